@@ -1,0 +1,113 @@
+# hundun — build everything with `make`, test with `make test`, see it work with `make demo`.
+#
+#   make            library, tests, benchmarks, lessons and the hundun CLI (into build/)
+#   make test       builds and runs every test binary; ends with "N passed, N failed"
+#   make test SAN=1 the same with AddressSanitizer + UndefinedBehaviorSanitizer (into build-san/)
+#   make demo       the main job: runs the lecture's demo and writes pictures to out/demo/
+#   make bench      benchmarks (JSON lines), PyTorch twins in bench/torch/
+#   make deps       installs the Debian packages hundun needs (run by every target that needs them)
+#
+# Sources are found by wildcard: a new .cpp in tensor/ autograd/ nn/ data/ models/ joins the library,
+# a new tests/test_*.cpp becomes a test binary, a new bench/*.cpp a benchmark.
+
+CXX ?= g++
+SAN ?= 0
+
+ifeq ($(SAN),1)
+  BUILD := build-san
+  OPT := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+  BUILD := build
+  OPT := -O3 -g1
+endif
+
+CXXFLAGS := -std=c++20 $(OPT) -march=native -fopenmp -Wall -Wextra -Wno-restrict -I. -MMD -MP \
+            -DHUNDUN_SOURCE_DIR='"$(CURDIR)"'
+LDLIBS := -lfmt -lstb -lz -pthread
+TEST_LDLIBS := -lgtest -lgtest_main
+
+LIB_SRCS := $(wildcard tensor/*.cpp autograd/*.cpp nn/*.cpp data/*.cpp models/*.cpp)
+LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
+LIB := $(BUILD)/libhundun.a
+
+TEST_SRCS := $(wildcard tests/test_*.cpp)
+TEST_BINS := $(TEST_SRCS:tests/%.cpp=$(BUILD)/tests/%)
+# The GEMM tests once more against the plain C++ micro-kernel (forced by a build flag).
+TEST_BINS += $(BUILD)/tests/test_gemm_generic
+
+BENCH_SRCS := $(wildcard bench/*.cpp)
+BENCH_BINS := $(BENCH_SRCS:bench/%.cpp=$(BUILD)/bench/%)
+
+LESSON_DIRS := $(sort $(wildcard lessons/[0-9][0-9]_*))
+LESSON_BINS := $(LESSON_DIRS:lessons/%=$(BUILD)/lessons/%)
+
+CLI_SRCS := $(wildcard cli/*.cpp)
+CLI_BIN := $(if $(CLI_SRCS),$(BUILD)/hundun)
+
+.PHONY: all test demo bench lessons deps clean lesson-%
+.DEFAULT_GOAL := all
+
+all: $(LIB) $(TEST_BINS) $(BENCH_BINS) $(LESSON_BINS) $(CLI_BIN)
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/%.o: %.cpp | deps
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB)
+	$(CXX) $(CXXFLAGS) $< $(LIB) $(TEST_LDLIBS) $(LDLIBS) -o $@
+
+$(BUILD)/generic/gemm.o: tensor/gemm.cpp | deps
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -DHUNDUN_GEMM_GENERIC -c $< -o $@
+
+$(BUILD)/tests/test_gemm_generic: $(BUILD)/tests/test_gemm.o $(BUILD)/generic/gemm.o $(LIB)
+	$(CXX) $(CXXFLAGS) $^ $(TEST_LDLIBS) $(LDLIBS) -o $@
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+	$(CXX) $(CXXFLAGS) $< $(LIB) $(LDLIBS) -ldl -o $@
+
+# Keep object files of test binaries between runs (incremental builds).
+.SECONDARY:
+
+.SECONDEXPANSION:
+$(LESSON_BINS): $(BUILD)/lessons/%: $$(patsubst %.cpp,$(BUILD)/%.o,$$(wildcard lessons/%/*.cpp)) $(LIB)
+	$(CXX) $(CXXFLAGS) $(filter %.o,$^) $(LIB) $(LDLIBS) -o $@
+
+ifneq ($(CLI_SRCS),)
+$(CLI_BIN): $(CLI_SRCS:%.cpp=$(BUILD)/%.o) $(LIB)
+	$(CXX) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+endif
+
+# Every test binary, then every lesson with --smoke; exit codes checked, one summary line at the end.
+test: $(TEST_BINS) $(LESSON_BINS)
+	@scripts/run_tests.sh $(BUILD) $(TEST_BINS) -- $(LESSON_BINS)
+
+bench: $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do echo "# $$b"; $$b || exit 1; done
+	@echo "# PyTorch twins: /usr/bin/python3 bench/torch/<name>.py"
+
+lessons: $(LESSON_BINS)
+	@for l in $(LESSON_BINS); do echo "# $$l"; $$l --out out/$$(basename $$l) || exit 1; done
+
+# make lesson-04: builds and runs lessons/04_* with its default settings.
+lesson-%:
+	@dir=$$(ls -d lessons/$*_* 2>/dev/null | head -1); \
+	  [ -n "$$dir" ] || { echo "no lesson lessons/$*_*"; exit 1; }; \
+	  name=$$(basename $$dir); \
+	  $(MAKE) --no-print-directory $(BUILD)/lessons/$$name && $(BUILD)/lessons/$$name --out out/$$name
+
+demo: $(LESSON_BINS)
+	@scripts/demo.sh $(BUILD)
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

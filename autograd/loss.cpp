@@ -1,0 +1,91 @@
+// Losses, composed from differentiable ops where that is exact and stable, and written as one op
+// with its own backward rule where composing would lose precision (BCE with logits, NLL).
+#include "autograd/loss.h"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+#include "autograd/activation.h"
+#include "autograd/elementwise.h"
+#include "autograd/reduction.h"
+#include "tensor/elementwise.h"
+
+namespace hd {
+
+using Grads = std::vector<Variable>;
+
+Variable reduce(const Variable& losses, Reduction reduction) {
+  switch (reduction) {
+    case Reduction::Mean: return mean(losses);
+    case Reduction::Sum: return sum(losses);
+    case Reduction::None: return losses;
+  }
+  throw std::invalid_argument("reduce: unknown reduction");
+}
+
+static void check_target(const char* op, const Variable& input, const Variable& target) {
+  if (input.shape() != target.shape())
+    throw std::invalid_argument(fmt::format("{}: input {} and target {} must have the same shape", op,
+                                            shape_str(input.shape()), shape_str(target.shape())));
+}
+
+Variable mse_loss(const Variable& input, const Variable& target, Reduction reduction) {
+  check_target("mse_loss", input, target);
+  return reduce(square(input - target), reduction);
+}
+
+Variable l1_loss(const Variable& input, const Variable& target, Reduction reduction) {
+  check_target("l1_loss", input, target);
+  return reduce(abs(input - target), reduction);
+}
+
+Variable binary_cross_entropy(const Variable& p, const Variable& target, Reduction reduction) {
+  check_target("binary_cross_entropy", p, target);
+  // PyTorch clamps each log at -100 so that p = 0 or 1 gives a large finite loss, not inf.
+  Variable log_p = maximum(log(p), Variable(Tensor::scalar(-100.f)));
+  Variable log_1mp = maximum(log(1.f - p), Variable(Tensor::scalar(-100.f)));
+  return reduce(neg(target * log_p + (1.f - target) * log_1mp), reduction);
+}
+
+Variable binary_cross_entropy_with_logits(const Variable& x, const Variable& y, Reduction reduction) {
+  check_target("binary_cross_entropy_with_logits", x, y);
+  const Tensor& xd = x.data();
+  Tensor losses = hd::add(hd::sub(hd::relu(xd), hd::mul(xd, y.data())), hd::log1p(hd::exp(hd::neg(hd::abs(xd)))));
+  Variable per_element = record_op("binary_cross_entropy_with_logits", losses, {x, y}, [x, y](const Variable& g, const Variable&) {
+    // d/dx = sigmoid(x) - y,  d/dy = -x
+    return Grads{g * (sigmoid(x) - y), neg(g * x)};
+  });
+  return reduce(per_element, reduction);
+}
+
+Variable nll_loss(const Variable& log_probs, const Tensor& target, Reduction reduction) {
+  if (log_probs.dim() != 2 || target.dim() != 1 || target.size(0) != log_probs.size(0))
+    throw std::invalid_argument(fmt::format("nll_loss: expected log_probs [N, C] and target [N], got {} and {}",
+                                            shape_str(log_probs.shape()), shape_str(target.shape())));
+  const int64_t n = log_probs.size(0), c = log_probs.size(1);
+  // pick[i, j] = 1 where j is sample i's class: the loss is -sum(pick * log_probs) per row.
+  Tensor pick = Tensor::zeros({n, c});
+  for (int64_t i = 0; i < n; ++i) {
+    float t = target.data()[i];
+    auto k = static_cast<int64_t>(t);
+    if (t != static_cast<float>(k) || k < 0 || k >= c)
+      throw std::invalid_argument(fmt::format("nll_loss: target {} of sample {} is not a class index in [0, {})", t, i, c));
+    pick.data()[i * c + k] = 1.f;
+  }
+  Variable per_sample = neg(sum(log_probs * Variable(pick), {1}));
+  return reduce(per_sample, reduction);
+}
+
+Variable cross_entropy(const Variable& logits, const Tensor& target, Reduction reduction) {
+  if (logits.dim() != 2)
+    throw std::invalid_argument(fmt::format("cross_entropy: expected logits [N, C], got {}", shape_str(logits.shape())));
+  return nll_loss(log_softmax(logits, 1), target, reduction);
+}
+
+Variable gaussian_kl(const Variable& mu, const Variable& logvar, Reduction reduction) {
+  check_target("gaussian_kl", mu, logvar);
+  return reduce(mul(1.f + logvar - square(mu) - exp(logvar), -0.5f), reduction);
+}
+
+}  // namespace hd

@@ -1,0 +1,201 @@
+// image.cpp — grids of images, PNG writing and reading (see image.h).
+//
+// stb's PNG functions come precompiled in Debian's libstb (link with -lstb), so this file only
+// includes the headers and never defines STB_IMAGE_IMPLEMENTATION.
+#include "data/image.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include <fmt/format.h>
+#include <stb/stb_image.h>
+#include <stb/stb_image_write.h>
+
+namespace hd {
+
+namespace {
+
+// Writes `bytes` to a temporary file beside `path` and renames it over `path`: a crash or a full disk
+// leaves the old file (or none), never a truncated one.
+void write_file_atomically(const std::string& path, const std::vector<unsigned char>& bytes, const char* op) {
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec)
+      throw std::runtime_error(
+          fmt::format("{}: cannot create folder '{}' for '{}': {}", op, parent.string(), path, ec.message()));
+  }
+  std::string tmp = path + ".tmp-XXXXXX";
+  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(fmt::format("{}: cannot write '{}': {}", op, path, std::strerror(errno)));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  int saved_errno = errno;
+  // mkostemp creates the file 0600; a picture should be readable like any other file.
+  bool ok = done == bytes.size() && ::fchmod(fd, 0644) == 0;
+  ok = (::close(fd) == 0) && ok;
+  if (ok && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ok = false;
+    saved_errno = errno;
+  }
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    throw std::runtime_error(fmt::format("{}: cannot write '{}': {}", op, path, std::strerror(saved_errno)));
+  }
+}
+
+// [lo, hi] -> 0..255 with rounding; outside values clamp, NaN becomes 0.
+unsigned char to_byte(float v, float lo, float hi) {
+  float t = (v - lo) / (hi - lo) * 255.f + 0.5f;
+  if (!(t > 0.f)) return 0;  // also NaN
+  return t >= 255.f ? 255 : static_cast<unsigned char>(t);
+}
+
+// The smallest and largest finite values of n floats; {0, 0} when there are none.
+void finite_range(const float* x, int64_t n, float& lo, float& hi) {
+  lo = INFINITY;
+  hi = -INFINITY;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(x[i])) continue;
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
+  }
+  if (lo > hi) lo = hi = 0.f;
+}
+
+}  // namespace
+
+Tensor make_grid(const Tensor& images, const GridOptions& options) {
+  if (images.dim() != 4 || (images.size(1) != 1 && images.size(1) != 3))
+    throw std::invalid_argument(fmt::format(
+        "make_grid: expected images [N, C, H, W] with C = 1 or 3, got {} (reshape flat images to [N, 1, H, W])",
+        shape_str(images.shape())));
+  const int64_t N = images.size(0), C = images.size(1), H = images.size(2), W = images.size(3);
+  if (N == 0 || H == 0 || W == 0)
+    throw std::invalid_argument(fmt::format("make_grid: no pixels to draw in {}", shape_str(images.shape())));
+  if (options.nrow < 1 || options.padding < 0 || options.upscale < 1)
+    throw std::invalid_argument(fmt::format("make_grid: need nrow >= 1, padding >= 0, upscale >= 1; got {}, {}, {}",
+                                            options.nrow, options.padding, options.upscale));
+
+  const int64_t u = options.upscale, pad = options.padding;
+  const int64_t cols = std::min(options.nrow, N), rows = (N + cols - 1) / cols;
+  const int64_t cell_h = H * u + pad, cell_w = W * u + pad;
+  const int64_t out_h = rows * cell_h + pad, out_w = cols * cell_w + pad;
+  Tensor grid = Tensor::full({C, out_h, out_w}, options.pad_value);
+
+  // normalize: x -> (x - min) / (max - min), over all images or each one (torchvision's norm_ip).
+  const int64_t image_numel = C * H * W;
+  float lo = 0.f, hi = 1.f;
+  if (options.normalize && !options.scale_each) finite_range(images.data(), N * image_numel, lo, hi);
+
+  float* out = grid.data();
+  for (int64_t n = 0; n < N; ++n) {
+    const float* img = images.data() + n * image_numel;  // [C, H, W]
+    if (options.normalize && options.scale_each) finite_range(img, image_numel, lo, hi);
+    const float scale = 1.f / std::max(hi - lo, 1e-5f);
+    const int64_t y0 = pad + (n / cols) * cell_h, x0 = pad + (n % cols) * cell_w;
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t y = 0; y < H * u; ++y)
+        for (int64_t x = 0; x < W * u; ++x) {
+          float v = img[(c * H + y / u) * W + x / u];
+          if (options.normalize) v = std::clamp((v - lo) * scale, 0.f, 1.f);  // NaN stays NaN
+          out[(c * out_h + y0 + y) * out_w + x0 + x] = v;
+        }
+  }
+  return grid;
+}
+
+void save_png(const Tensor& image, const std::string& path, float lo, float hi) {
+  const bool grey_2d = image.dim() == 2;
+  if (!grey_2d && !(image.dim() == 3 && (image.size(0) == 1 || image.size(0) == 3)))
+    throw std::invalid_argument(
+        fmt::format("save_png: expected an image [C, H, W] with C = 1 or 3, or [H, W], got {} for '{}'",
+                    shape_str(image.shape()), path));
+  if (!(std::isfinite(lo) && std::isfinite(hi) && lo < hi))
+    throw std::invalid_argument(
+        fmt::format("save_png: need a finite range lo < hi, got [{}, {}] for '{}'", lo, hi, path));
+  const int64_t C = grey_2d ? 1 : image.size(0), H = image.size(-2), W = image.size(-1);
+  // stb counts bytes in int: each row is W*C bytes plus a filter byte.
+  if (H < 1 || W < 1 || (W * C + 1) * H > INT_MAX / 2)
+    throw std::invalid_argument(
+        fmt::format("save_png: cannot encode an image of {} pixels as '{}'", shape_str(image.shape()), path));
+
+  // [C, H, W] floats -> [H, W, C] bytes, the interleaved layout PNG stores.
+  std::vector<unsigned char> pixels(static_cast<size_t>(H * W * C));
+  const float* src = image.data();
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t i = 0; i < H * W; ++i) pixels[i * C + c] = to_byte(src[c * H * W + i], lo, hi);
+
+  std::vector<unsigned char> png;
+  auto append = [](void* context, void* data, int size) {
+    auto* out = static_cast<std::vector<unsigned char>*>(context);
+    out->insert(out->end(), static_cast<unsigned char*>(data), static_cast<unsigned char*>(data) + size);
+  };
+  if (!stbi_write_png_to_func(append, &png, static_cast<int>(W), static_cast<int>(H), static_cast<int>(C),
+                              pixels.data(), static_cast<int>(W * C)))
+    throw std::runtime_error(fmt::format("save_png: PNG encoding failed for '{}'", path));
+  write_file_atomically(path, png, "save_png");
+}
+
+void save_image_grid(const Tensor& images, const std::string& path, const GridOptions& options) {
+  Tensor grid = make_grid(images, options);
+  if (options.normalize)
+    save_png(grid, path, 0.f, 1.f);
+  else
+    save_png(grid, path, options.lo, options.hi);
+}
+
+Tensor load_png(const std::string& path, int64_t max_width, int64_t max_height) {
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!file) throw std::runtime_error(fmt::format("load_png: cannot open '{}': {}", path, std::strerror(errno)));
+
+  static const unsigned char kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  unsigned char head[8] = {};
+  if (std::fread(head, 1, 8, file.get()) != 8 || std::memcmp(head, kSignature, 8) != 0)
+    throw std::runtime_error(fmt::format("load_png: '{}' is not a PNG file (no PNG signature)", path));
+  std::rewind(file.get());
+
+  // The header alone gives the size: refuse a huge picture before allocating for it.
+  int w = 0, h = 0, channels = 0;
+  if (!stbi_info_from_file(file.get(), &w, &h, &channels))
+    throw std::runtime_error(
+        fmt::format("load_png: '{}' has a corrupt PNG header (stb_image: {})", path, stbi_failure_reason()));
+  if (w > max_width || h > max_height)
+    throw std::runtime_error(
+        fmt::format("load_png: '{}' is {}x{} pixels, more than the limit {}x{}", path, w, h, max_width, max_height));
+
+  const int C = channels <= 2 ? 1 : 3;  // grey(+alpha) -> grey, RGB(A) -> RGB
+  std::unique_ptr<unsigned char, void (*)(void*)> pixels(stbi_load_from_file(file.get(), &w, &h, &channels, C),
+                                                         &stbi_image_free);
+  if (!pixels)
+    throw std::runtime_error(
+        fmt::format("load_png: cannot decode '{}', corrupt or truncated (stb_image: {})", path, stbi_failure_reason()));
+
+  // [H, W, C] bytes -> [C, H, W] in [0, 1].
+  Tensor image({C, h, w});
+  float* dst = image.data();
+  const int64_t hw = static_cast<int64_t>(h) * w;
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t i = 0; i < hw; ++i) dst[c * hw + i] = pixels.get()[i * C + c] / 255.f;
+  return image;
+}
+
+}  // namespace hd

@@ -1,0 +1,64 @@
+// lesson.h — what every lesson program shares: its command-line flags and a few printing helpers.
+//
+//   --full      the longer run, for the quality a student would want to show
+//   --smoke     a few seconds with tiny settings (make test runs every lesson this way)
+//   --seed N    a different, repeatable run (default 0)
+//   --out DIR   where pictures go (default out/<lesson>)
+#pragma once
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+namespace hd::lesson {
+
+struct Options {
+  bool full = false;
+  bool smoke = false;
+  uint64_t seed = 0;
+  std::string out;
+};
+
+inline Options parse_options(int argc, char** argv, const std::string& name, const std::string& what) {
+  Options o;
+  o.out = "out/" + name;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--full") {
+      o.full = true;
+    } else if (a == "--smoke") {
+      o.smoke = true;
+    } else if (a == "--seed") {
+      std::string v = value();
+      char* end = nullptr;
+      o.seed = std::strtoull(v.c_str(), &end, 10);
+      if (v.empty() || *end) throw std::invalid_argument("--seed expects a non-negative integer, got '" + v + "'");
+    } else if (a == "--out") {
+      o.out = value();
+    } else if (a == "--help" || a == "-h") {
+      fmt::print("{}: {}\nflags: --full (longer run)  --smoke (seconds, tiny)  --seed N  --out DIR (default out/{})\n",
+                 name, what, name);
+      std::exit(0);
+    } else {
+      throw std::invalid_argument("unknown flag '" + a + "' (try --help)");
+    }
+  }
+  std::filesystem::create_directories(o.out);
+  return o;
+}
+
+// A section title, like a notebook heading.
+inline void section(const std::string& title) { fmt::print("\n== {} ==\n", title); }
+
+// Says where a picture was written.
+inline void wrote(const std::string& path, const std::string& what) { fmt::print("  wrote {}  ({})\n", path, what); }
+
+}  // namespace hd::lesson

@@ -27,7 +27,7 @@ LDLIBS := -lfmt -lstb -lz -pthread
 TEST_LDLIBS := -lgtest -lgtest_main
 
 LIB_SRCS := $(wildcard tensor/*.cpp autograd/*.cpp nn/*.cpp data/*.cpp models/*.cpp)
-LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
+LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libhundun.a
 
 TEST_SRCS := $(wildcard tests/test_*.cpp)
@@ -52,7 +52,8 @@ all: $(LIB) $(TEST_BINS) $(BENCH_BINS) $(LESSON_BINS) $(CLI_BIN)
 deps:
 	@scripts/deps.sh
 
-$(BUILD)/%.o: %.cpp | deps
+# Objects live under build/obj/ mirroring the sources; binaries under build/tests, build/bench, build/lessons.
+$(BUILD)/obj/%.o: %.cpp | deps
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
@@ -61,28 +62,32 @@ $(LIB): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
+	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $< $(LIB) $(TEST_LDLIBS) $(LDLIBS) -o $@
 
-$(BUILD)/generic/gemm.o: tensor/gemm.cpp | deps
+$(BUILD)/obj/generic/gemm.o: tensor/gemm.cpp | deps
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) -DHUNDUN_GEMM_GENERIC -c $< -o $@
 
-$(BUILD)/tests/test_gemm_generic: $(BUILD)/tests/test_gemm.o $(BUILD)/generic/gemm.o $(LIB)
+$(BUILD)/tests/test_gemm_generic: $(BUILD)/obj/tests/test_gemm.o $(BUILD)/obj/generic/gemm.o $(LIB)
 	$(CXX) $(CXXFLAGS) $^ $(TEST_LDLIBS) $(LDLIBS) -o $@
 
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
+	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $< $(LIB) $(LDLIBS) -ldl -o $@
 
 # Keep object files of test binaries between runs (incremental builds).
 .SECONDARY:
 
 .SECONDEXPANSION:
-$(LESSON_BINS): $(BUILD)/lessons/%: $$(patsubst %.cpp,$(BUILD)/%.o,$$(wildcard lessons/%/*.cpp)) $(LIB)
+lesson_objs = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard lessons/$(1)/*.cpp))
+$(LESSON_BINS): $(BUILD)/lessons/%: $$(call lesson_objs,$$*) $(LIB)
+	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $(filter %.o,$^) $(LIB) $(LDLIBS) -o $@
 
 ifneq ($(CLI_SRCS),)
-$(CLI_BIN): $(CLI_SRCS:%.cpp=$(BUILD)/%.o) $(LIB)
+$(CLI_BIN): $(CLI_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB)
 	$(CXX) $(CXXFLAGS) $^ $(LDLIBS) -o $@
 endif
 

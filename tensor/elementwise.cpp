@@ -221,12 +221,24 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
   return map_binary(a, b, "minimum", [](float x, float y) { return x < y || x != x ? x : y; });
 }
 
-Tensor eq(const Tensor& a, const Tensor& b) { return map_binary(a, b, "eq", [](float x, float y) { return x == y ? 1.f : 0.f; }); }
-Tensor ne(const Tensor& a, const Tensor& b) { return map_binary(a, b, "ne", [](float x, float y) { return x != y ? 1.f : 0.f; }); }
-Tensor lt(const Tensor& a, const Tensor& b) { return map_binary(a, b, "lt", [](float x, float y) { return x < y ? 1.f : 0.f; }); }
-Tensor le(const Tensor& a, const Tensor& b) { return map_binary(a, b, "le", [](float x, float y) { return x <= y ? 1.f : 0.f; }); }
-Tensor gt(const Tensor& a, const Tensor& b) { return map_binary(a, b, "gt", [](float x, float y) { return x > y ? 1.f : 0.f; }); }
-Tensor ge(const Tensor& a, const Tensor& b) { return map_binary(a, b, "ge", [](float x, float y) { return x >= y ? 1.f : 0.f; }); }
+Tensor eq(const Tensor& a, const Tensor& b) {
+  return map_binary(a, b, "eq", [](float x, float y) { return x == y ? 1.f : 0.f; });
+}
+Tensor ne(const Tensor& a, const Tensor& b) {
+  return map_binary(a, b, "ne", [](float x, float y) { return x != y ? 1.f : 0.f; });
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+  return map_binary(a, b, "lt", [](float x, float y) { return x < y ? 1.f : 0.f; });
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+  return map_binary(a, b, "le", [](float x, float y) { return x <= y ? 1.f : 0.f; });
+}
+Tensor gt(const Tensor& a, const Tensor& b) {
+  return map_binary(a, b, "gt", [](float x, float y) { return x > y ? 1.f : 0.f; });
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+  return map_binary(a, b, "ge", [](float x, float y) { return x >= y ? 1.f : 0.f; });
+}
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_defined(cond, "where");
@@ -324,8 +336,8 @@ void add_(Tensor& a, const Tensor& b) {
   check_defined(a, "add_");
   check_defined(b, "add_");
   if (broadcast_shapes(a.shape(), b.shape(), "add_") != a.shape())
-    throw std::invalid_argument(
-        fmt::format("add_: cannot broadcast {} to the shape of the target {}", shape_str(b.shape()), shape_str(a.shape())));
+    throw std::invalid_argument(fmt::format("add_: cannot broadcast {} to the shape of the target {}",
+                                            shape_str(b.shape()), shape_str(a.shape())));
   broadcast_loop(a, b, a, [](float x, float y) { return x + y; });
 }
 

@@ -5,7 +5,8 @@
 // (about 3 ns each), which is 20-30x slower than a vectorised loop. These versions use only
 // +, *, fma, rounding and bit operations, so a loop over them vectorises, and they stay within
 // 2.5 ulp of the exact result over the whole float range (measured against double precision on
-// every 97th float, tests/test_elementwise.cpp checks a sample), with inf, NaN and denormals handled as the C library does.
+// every 97th float; tests/test_elementwise.cpp checks a sample), with inf, NaN and denormals
+// handled as the C library does.
 //
 // Both exp and log use the same idea: split the argument into a power of two (handled exactly
 // through the float exponent bits) and a small remainder (handled by a short polynomial).

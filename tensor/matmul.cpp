@@ -32,9 +32,9 @@ namespace {
 // are better spent on different batch entries.
 constexpr double kSmallProductFlops = 1.0e6;
 
+// "[2, 3] @ [4, 5]^T": the operands as the user passed them, ^T marking a transposed one.
 std::string operands_str(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
-  std::string s = shape_str(a.shape()) + (trans_a ? "^T" : "") + " @ " + shape_str(b.shape()) + (trans_b ? "^T" : "");
-  return s;
+  return shape_str(a.shape()) + (trans_a ? "^T" : "") + " @ " + shape_str(b.shape()) + (trans_b ? "^T" : "");
 }
 
 // For output batch index i (row-major over out_batch), the matrix index into an operand with batch
@@ -83,8 +83,9 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   const int64_t M = trans_a ? a_cols : a_rows, K = trans_a ? a_rows : a_cols;
   const int64_t N = trans_b ? b_rows : b_cols, K_b = trans_b ? b_cols : b_rows;
   if (K != K_b)
-    throw std::invalid_argument(fmt::format("matmul: inner dimensions differ: {} (op(a) is [{}, {}], op(b) is [{}, {}])",
-                                            operands_str(a, b, trans_a, trans_b), M, K, K_b, N));
+    throw std::invalid_argument(
+        fmt::format("matmul: inner dimensions differ: {} (op(a) is [{}, {}], op(b) is [{}, {}])",
+                    operands_str(a, b, trans_a, trans_b), M, K, K_b, N));
 
   // Batch axes broadcast against each other.
   const Shape a_batch(A.shape().begin(), A.shape().end() - 2), b_batch(B.shape().begin(), B.shape().end() - 2);

@@ -39,6 +39,8 @@ int64_t span_numel(const Shape& shape, int64_t begin, int64_t end) {
 }
 
 // out[.., b, a] = in[.., a, b] for `batches` matrices in: [A, B] -> out: [B, A], tile by tile.
+// Each tile is first copied into a small local buffer: when B is a power of two, the rows of a
+// tile all map to the same L1 cache set, and reading a column straight from them thrashes.
 void batched_transpose(const float* in, float* out, int64_t batches, int64_t A, int64_t B) {
   const int64_t tiles_a = (A + kTile - 1) / kTile, tiles_b = (B + kTile - 1) / kTile;
   const int64_t items = batches * tiles_b * tiles_a;
@@ -48,9 +50,12 @@ void batched_transpose(const float* in, float* out, int64_t batches, int64_t A, 
     int64_t b0 = item / tiles_a % tiles_b * kTile, a0 = item % tiles_a * kTile;
     const float* src = in + batch * A * B;
     float* dst = out + batch * A * B;
-    int64_t b1 = std::min(B, b0 + kTile), a1 = std::min(A, a0 + kTile);
-    for (int64_t b = b0; b < b1; ++b)
-      for (int64_t a = a0; a < a1; ++a) dst[b * A + a] = src[a * B + b];
+    int64_t nb = std::min(B - b0, kTile), na = std::min(A - a0, kTile);
+    float tile[kTile][kTile];  // tile[b][a]
+    for (int64_t a = 0; a < na; ++a)
+      for (int64_t b = 0; b < nb; ++b) tile[b][a] = src[(a0 + a) * B + b0 + b];
+    for (int64_t b = 0; b < nb; ++b)
+      for (int64_t a = 0; a < na; ++a) dst[(b0 + b) * A + a0 + a] = tile[b][a];
   }
 }
 
@@ -256,6 +261,8 @@ Tensor slice(const Tensor& x, int64_t axis, int64_t start, int64_t end, int64_t 
     float* to = dst + o * count * inner;
     if (step == 1) {
       std::memcpy(to, from, count * inner * sizeof(float));
+    } else if (inner == 1) {
+      for (int64_t i = 0; i < count; ++i) to[i] = from[i * step];
     } else {
       for (int64_t i = 0; i < count; ++i) std::memcpy(to + i * inner, from + i * step * inner, inner * sizeof(float));
     }
@@ -290,8 +297,9 @@ Tensor slice_scatter(const Tensor& src, const Shape& shape, int64_t axis, int64_
 Tensor index_select0(const Tensor& x, const Tensor& index) {
   check_defined(x, "index_select0");
   check_defined(index, "index_select0");
-  if (x.dim() == 0) throw std::invalid_argument("index_select0: cannot index rows of a 0-dimensional tensor (shape [])");
-  const int64_t rows = x.shape()[0], row_size = rows ? x.numel() / rows : span_numel(x.shape(), 1, x.dim());
+  if (x.dim() == 0)
+    throw std::invalid_argument("index_select0: cannot index rows of a 0-dimensional tensor (shape [])");
+  const int64_t rows = x.shape()[0], row_size = span_numel(x.shape(), 1, x.dim());
   Shape out_shape = index.shape();
   out_shape.insert(out_shape.end(), x.shape().begin() + 1, x.shape().end());
   Tensor out(out_shape);

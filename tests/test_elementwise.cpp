@@ -106,13 +106,22 @@ TEST(Add, LargeRowBroadcastMatchesLoop) {
 }
 
 TEST(Mul, LargeGeneralBroadcastMatchesLoop) {
-  // [64, 1, 512] * [40, 1]: neither operand is a plain row or column of the other.
-  Tensor a = pattern({64, 1, 512}), b = pattern({40, 1}, 2.f);
+  // [61, 1, 509] * [43, 1]: neither operand is a plain row or column of the other, and the
+  // threads' pieces of the output start in the middle of inner runs.
+  Tensor a = pattern({61, 1, 509}), b = pattern({43, 1}, 2.f);
   Tensor out = mul(a, b);
-  ASSERT_EQ(out.shape(), (Shape{64, 40, 512}));
-  for (int64_t i = 0; i < 64; i += 5)
-    for (int64_t j = 0; j < 40; j += 3)
-      for (int64_t k = 0; k < 512; k += 11) ASSERT_FLOAT_EQ(out.at({i, j, k}), a.at({i, 0, k}) * b.at({j, 0}));
+  ASSERT_EQ(out.shape(), (Shape{61, 43, 509}));
+  for (int64_t i = 0; i < 61; i += 4)
+    for (int64_t j = 0; j < 43; j += 3)
+      for (int64_t k = 0; k < 509; k += 7) ASSERT_FLOAT_EQ(out.at({i, j, k}), a.at({i, 0, k}) * b.at({j, 0}));
+}
+
+TEST(Where, LargeWithBroadcastCondition) {
+  Tensor cond = gt(pattern({700, 1}), 0.f), a = pattern({700, 300}, 1.f), b = pattern({300}, 2.f);
+  Tensor out = where(cond, a, b);
+  for (int64_t i = 0; i < 700; i += 9)
+    for (int64_t j = 0; j < 300; j += 7)
+      ASSERT_EQ(out.at({i, j}), cond.at({i, 0}) != 0.f ? a.at({i, j}) : b.at({j}));
 }
 
 TEST(Add, EmptyTensorsBroadcastToEmpty) {
@@ -186,8 +195,8 @@ TEST(Where, BroadcastsAllThree) {
 }
 
 TEST(Where, SameShapes) {
-  expect_values(where(Tensor::from({4}, {0, 1, 0, 2}), Tensor::from({4}, {1, 2, 3, 4}), Tensor::from({4}, {5, 6, 7, 8})),
-                {4}, {5, 2, 7, 4});
+  Tensor cond = Tensor::from({4}, {0, 1, 0, 2});
+  expect_values(where(cond, Tensor::from({4}, {1, 2, 3, 4}), Tensor::from({4}, {5, 6, 7, 8})), {4}, {5, 2, 7, 4});
 }
 
 TEST(Where, MismatchNamesAllThreeShapes) {

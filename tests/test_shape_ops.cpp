@@ -201,7 +201,8 @@ TEST(IndexSelect0, PicksRowsInIndexShape) {
 TEST(IndexSelect0, BadIndicesThrow) {
   expect_error<std::out_of_range>([] { index_select0(iota({4, 2}), Tensor::from({1}, {4})); },
                                   {"index_select0", "4", "4 rows", "[4, 2]"});
-  expect_error<std::out_of_range>([] { index_select0(iota({4, 2}), Tensor::from({1}, {-1})); }, {"index_select0", "-1"});
+  expect_error<std::out_of_range>([] { index_select0(iota({4, 2}), Tensor::from({1}, {-1})); },
+                                  {"index_select0", "-1"});
   expect_error([] { index_select0(iota({4, 2}), Tensor::from({1}, {1.5f})); }, {"index_select0", "1.5", "integer"});
 }
 

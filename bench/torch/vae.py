@@ -1,0 +1,126 @@
+#!/usr/bin/python3
+"""PyTorch twin of bench/vae_epoch.cpp: the VAE of pytorch/examples (vae/main.py), on Fashion-MNIST.
+
+    /usr/bin/python3 bench/torch/vae.py --epochs 10 --threads 1 --seed 1
+
+The model and the training loop are pytorch/examples' own:
+  encoder  fc1 784 -> 400, ReLU, then two heads fc21, fc22: 400 -> 20 (mu and logvar)
+  z = mu + exp(0.5 logvar) * eps, eps ~ N(0, I)
+  decoder  fc3 20 -> 400, ReLU, fc4 400 -> 784, sigmoid
+  loss = F.binary_cross_entropy(recon, x, reduction='sum') + KLD, KLD = -1/2 sum(1 + logvar - mu^2 - e^logvar),
+         both summed over the whole batch
+  Adam(lr 1e-3), batch 128, shuffled training set; the epoch's loss is sum(loss) / len(train set), and the test
+  loss (the negative ELBO, one sample of z per image, as the example does) is sum(loss) / len(test set).
+Differences, for a fair speed comparison: Fashion-MNIST instead of MNIST, read with gzip + numpy from
+/usr/share/datasets/fashion-mnist (pixels / 255, what ToTensor does), and preloaded as one tensor that is
+indexed batch by batch with a torch.randperm order, instead of a DataLoader (no worker processes).
+
+Prints JSON lines: one "settings" line (torch version, BLAS, threads), then one line per epoch with the
+train loss, the test negative ELBO and the seconds the training epoch took (the test pass is not timed).
+"""
+import argparse
+import gzip
+import json
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn, optim
+
+DATA = os.environ.get("HUNDUN_DATA", "/usr/share/datasets/fashion-mnist")
+
+
+def read_images(name):
+    with gzip.open(os.path.join(DATA, name), "rb") as f:
+        raw = np.frombuffer(f.read(), dtype=np.uint8, offset=16)  # IDX header: magic, count, rows, cols
+    return torch.from_numpy(raw.reshape(-1, 784).astype(np.float32) / 255.0)
+
+
+class VAE(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 400)
+        self.fc21 = nn.Linear(400, 20)
+        self.fc22 = nn.Linear(400, 20)
+        self.fc3 = nn.Linear(20, 400)
+        self.fc4 = nn.Linear(400, 784)
+
+    def encode(self, x):
+        h1 = F.relu(self.fc1(x))
+        return self.fc21(h1), self.fc22(h1)
+
+    def reparameterize(self, mu, logvar):
+        std = torch.exp(0.5 * logvar)
+        eps = torch.randn_like(std)
+        return mu + eps * std
+
+    def decode(self, z):
+        h3 = F.relu(self.fc3(z))
+        return torch.sigmoid(self.fc4(h3))
+
+    def forward(self, x):
+        mu, logvar = self.encode(x.view(-1, 784))
+        z = self.reparameterize(mu, logvar)
+        return self.decode(z), mu, logvar
+
+
+def loss_function(recon_x, x, mu, logvar):
+    bce = F.binary_cross_entropy(recon_x, x.view(-1, 784), reduction="sum")
+    kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+    return bce + kld
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=128)
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    train_x = read_images("train-images-idx3-ubyte.gz")
+    test_x = read_images("t10k-images-idx3-ubyte.gz")
+    model = VAE()
+    optimizer = optim.Adam(model.parameters(), lr=1e-3)
+    blas = torch.__config__.show()
+    blas_info = next((p.split("=", 1)[1] for p in blas.replace(",", "\n").split() if p.startswith("BLAS_INFO=")), "?")
+    print(json.dumps({"bench": "vae_epoch", "impl": "pytorch", "torch": torch.__version__, "blas": blas_info,
+                      "mkldnn": torch.backends.mkldnn.is_available(), "threads": torch.get_num_threads(),
+                      "epochs": args.epochs, "batch_size": args.batch_size, "lr": 1e-3, "seed": args.seed,
+                      "train_size": len(train_x), "test_size": len(test_x)}), flush=True)
+
+    b = args.batch_size
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        start = time.perf_counter()
+        order = torch.randperm(len(train_x))
+        train_loss = 0.0
+        for i in range(0, len(train_x), b):
+            data = train_x[order[i:i + b]]
+            optimizer.zero_grad()
+            recon, mu, logvar = model(data)
+            loss = loss_function(recon, data, mu, logvar)
+            loss.backward()
+            train_loss += loss.item()
+            optimizer.step()
+        seconds = time.perf_counter() - start
+
+        model.eval()
+        test_loss = 0.0
+        with torch.no_grad():
+            for i in range(0, len(test_x), b):
+                data = test_x[i:i + b]
+                recon, mu, logvar = model(data)
+                test_loss += loss_function(recon, data, mu, logvar).item()
+        print(json.dumps({"bench": "vae_epoch", "impl": "pytorch", "threads": torch.get_num_threads(), "epoch": epoch,
+                          "train_loss": round(train_loss / len(train_x), 4),
+                          "test_neg_elbo": round(test_loss / len(test_x), 4),
+                          "seconds": round(seconds, 3)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -15,7 +15,7 @@ SAN ?= 0
 
 ifeq ($(SAN),1)
   BUILD := build-san
-  OPT := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  OPT := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -Wno-maybe-uninitialized
 else
   BUILD := build
   OPT := -O3 -g1

@@ -122,7 +122,12 @@ static void check_model_entries(const std::map<std::string, Tensor>& saved, cons
 CheckpointInfo load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer, Generator* generator,
                                EMA* ema) {
   // 1. The file: load_safetensors validates every byte and throws "<path>: ..." on any problem.
-  TensorFile file = load_safetensors(path);
+  TensorFile file;
+  try {
+    file = load_safetensors(path);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string("load_checkpoint: ") + e.what());
+  }
   CheckpointInfo info = info_of(file, path);
 
   for (const auto& [name, t] : file.tensors)

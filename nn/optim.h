@@ -4,9 +4,16 @@
 // Each step reads every parameter's gradient g and updates the parameter p in place
 // (under no_grad: an update is not part of any graph):
 //   SGD:   v = momentum * v + (1 - dampening) * g;  p -= lr * (nesterov ? g + momentum * v : v)
+//          (v = g on a parameter's first step; weight decay adds wd * p to g first)
 //   Adam:  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p -= lr * m^ / (sqrt(v^) + eps)
-//          with the bias corrections m^ = m / (1 - b1^t), v^ = v / (1 - b2^t)
+//          with the bias corrections m^ = m / (1 - b1^t), v^ = v / (1 - b2^t), t counting the
+//          parameter's own steps (weight decay adds wd * p to g first: L2 regularisation)
 //   AdamW: Adam with the weight decay applied to p directly (p -= lr * wd * p), not through g.
+// The arithmetic follows PyTorch 1.13's single-tensor code operation by operation (nn/optim.cpp), so
+// runs agree with PyTorch's to within a rounding error (tests/test_optim.cpp).
+//
+//   Adam adam(model.parameters(), 1e-3f);
+//   for (...) { adam.zero_grad(); loss.backward(); adam.step(); }
 #pragma once
 
 #include <map>
@@ -110,7 +117,8 @@ class AdamW : public Adam {
 };
 
 // Rescales all gradients together so their global L2 norm is at most max_norm; returns the norm
-// before clipping (torch.nn.utils.clip_grad_norm_).
+// before clipping (torch.nn.utils.clip_grad_norm_). Call it between backward() and step(). A
+// non-finite norm (an inf or NaN gradient) is returned as is and the gradients are left alone.
 float clip_grad_norm_(const std::vector<Variable>& params, float max_norm);
 
 }  // namespace hd

@@ -1,9 +1,9 @@
 // elementwise.cpp — elementwise kernels with broadcasting.
 //
 // How this file is organised:
-//   1. parallel_chunks: splits [0, n) across threads once a tensor is large enough to pay for them.
-//   2. map_unary: out[i] = f(x[i]), the loop behind every unary and tensor-with-scalar op.
-//   3. Broadcasting. A BroadcastPlan describes the output as a few merged axes, with each input's
+//   1. map_unary: out[i] = f(x[i]), the loop behind every unary and tensor-with-scalar op, split
+//      across threads (parallel_range, parallel.h) once a tensor is large enough to pay for them.
+//   2. Broadcasting. A BroadcastPlan describes the output as a few merged axes, with each input's
 //      stride along each of them (0 where the input is broadcast). Merging adjacent axes that step
 //      through memory together turns the common cases into one long inner loop:
 //          same shape        [N, C] + [N, C]  ->  one axis of N*C, strides (1, 1)
@@ -12,20 +12,20 @@
 //          column            [N, C] - [N, 1]  ->  [N, C], inner strides (1, 0), outer (C, 1)
 //      broadcast_loop runs the inner axis with unit or zero strides (plain loops the compiler
 //      vectorises) and only steps an index through the outer axes between runs.
-//   4. The ops: each is one lambda passed to map_unary or broadcast_loop.
+//   3. The ops: each is one lambda passed to map_unary or broadcast_loop.
 //
 // exp, log, log1p, tanh, sigmoid and erf use the vectorisable versions in fast_math.h (glibc's are
 // scalar and 5-30x slower); sqrt, sin, cos and pow call the C library.
 #include "tensor/elementwise.h"
 
 #include <fmt/format.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 #include "tensor/fast_math.h"
+#include "tensor/parallel.h"
 
 namespace hd {
 
@@ -38,21 +38,6 @@ void check_defined(const Tensor& t, const char* op) {
   if (!t.defined()) throw std::invalid_argument(fmt::format("{}: got an undefined tensor", op));
 }
 
-// Calls body(begin, end) on pieces of [0, n): inline for small n, else one or a few contiguous
-// pieces per thread (multiples of 16 floats, so threads never write the same cache line).
-template <class Body>
-void parallel_chunks(int64_t n, Body body) {
-  int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  if (n < kParallelMin || threads == 1) {
-    body(int64_t{0}, n);
-    return;
-  }
-  int64_t pieces = std::min<int64_t>(threads * 4, n / (kParallelMin / 4));
-  int64_t step = ((n + pieces - 1) / pieces + 15) / 16 * 16;
-#pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < pieces; ++p) body(std::min(n, p * step), std::min(n, (p + 1) * step));
-}
-
 // out[i] = f(x[i]) over a new tensor of x's shape.
 template <class F>
 Tensor map_unary(const Tensor& x, const char* op, F f) {
@@ -60,7 +45,7 @@ Tensor map_unary(const Tensor& x, const char* op, F f) {
   Tensor out(x.shape());
   const float* xp = x.data();
   float* outp = out.data();
-  parallel_chunks(x.numel(), [&](int64_t begin, int64_t end) {
+  parallel_range(x.numel(), kParallelMin, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) outp[i] = f(xp[i]);
   });
   return out;
@@ -146,13 +131,28 @@ void for_each_run(const BroadcastPlan& p, int64_t begin, int64_t end, Run run) {
 // out = f(a, b) with a and b broadcast to `out`'s shape; out may be a itself (in-place ops).
 template <class F>
 void broadcast_loop(const Tensor& a, const Tensor& b, Tensor& out, F f) {
-  if (out.numel() == 0) return;
-  BroadcastPlan p = make_plan({&a.shape(), &b.shape()}, out.shape());
+  const int64_t n = out.numel();
+  if (n == 0) return;
   const float* ap = a.data();
   const float* bp = b.data();
   float* outp = out.data();
+  // Equal shapes and one-element operands skip the plan (it costs more than the loop for small tensors).
+  if (a.shape() == b.shape()) {
+    parallel_range(n, kParallelMin, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) outp[i] = f(ap[i], bp[i]);
+    });
+    return;
+  }
+  if (b.numel() == 1 && a.numel() == n) {
+    const float bv = bp[0];
+    parallel_range(n, kParallelMin, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) outp[i] = f(ap[i], bv);
+    });
+    return;
+  }
+  BroadcastPlan p = make_plan({&a.shape(), &b.shape()}, out.shape());
   const int64_t sa = p.strides[0].back(), sb = p.strides[1].back();
-  parallel_chunks(out.numel(), [&](int64_t begin, int64_t end) {
+  parallel_range(n, kParallelMin, [&](int64_t begin, int64_t end) {
     for_each_run(p, begin, end, [&](int64_t pos, const int64_t* off, int64_t len) {
       const float* x = ap + off[0];
       const float* y = bp + off[1];
@@ -259,7 +259,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   const float* bp = b.data();
   float* outp = out.data();
   const int64_t sc = p.strides[0].back(), sa = p.strides[1].back(), sb = p.strides[2].back();
-  parallel_chunks(out.numel(), [&](int64_t begin, int64_t end) {
+  parallel_range(out.numel(), kParallelMin, [&](int64_t begin, int64_t end) {
     for_each_run(p, begin, end, [&](int64_t pos, const int64_t* off, int64_t len) {
       const float* c = cp + off[0];
       const float* x = ap + off[1];
@@ -347,7 +347,7 @@ void axpy_(Tensor& y, float alpha, const Tensor& x) {
   check_same_shape(x, y, "axpy_");
   float* yp = y.data();
   const float* xp = x.data();
-  parallel_chunks(y.numel(), [&](int64_t begin, int64_t end) {
+  parallel_range(y.numel(), kParallelMin, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) yp[i] += alpha * xp[i];
   });
 }
@@ -355,7 +355,7 @@ void axpy_(Tensor& y, float alpha, const Tensor& x) {
 void mul_(Tensor& a, float s) {
   check_defined(a, "mul_");
   float* p = a.data();
-  parallel_chunks(a.numel(), [&](int64_t begin, int64_t end) {
+  parallel_range(a.numel(), kParallelMin, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) p[i] *= s;
   });
 }

@@ -13,24 +13,25 @@
 //                                operand is shared, never copied per batch. Many small products run in
 //                                parallel across the batch (each sgemm on one thread); big ones run one
 //                                after another, each using all threads inside sgemm.
-//   1-D operands, as torch.matmul: a vector a acts as [1, K] and b as [K, 1]; the 1 is dropped from the result.
+//   1-D operands, as torch.matmul: a vector a acts as [1, K] and b as [K, 1]; the 1 is dropped
+//                                from the result.
 #include "tensor/matmul.h"
 
 #include <fmt/format.h>
-#include <omp.h>
 
 #include <stdexcept>
 #include <vector>
 
 #include "tensor/gemm.h"
+#include "tensor/parallel.h"
 
 namespace hd {
 
 namespace {
 
-// Below this many flops per product, sgemm runs on one thread anyway (see gemm.cpp), so threads
-// are better spent on different batch entries.
-constexpr double kSmallProductFlops = 1.0e6;
+// Below this many flops per product, sgemm runs on one thread anyway (the same threshold as in
+// gemm.cpp), so the threads are better spent on different batch entries.
+constexpr double kSmallProductFlops = 1.5e6;
 
 // "[2, 3] @ [4, 5]^T": the operands as the user passed them, ^T marking a transposed one.
 std::string operands_str(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
@@ -126,16 +127,16 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   const std::vector<int64_t> a_off = batch_offsets(a_batch, out_batch), b_off = batch_offsets(b_batch, out_batch);
   const int64_t a_size = a_rows * a_cols, b_size = b_rows * b_cols;
   const double flops = 2.0 * static_cast<double>(M) * N * K;
-  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const int threads = available_threads();
   // Across the batch when each product is too small for sgemm's own threads, or when the batch
   // splits evenly between threads; otherwise one product at a time with all threads in sgemm.
   const bool across_batch =
       threads > 1 && batches > 1 && flops * batches >= kSmallProductFlops &&
       (flops < kSmallProductFlops || batches % threads == 0);
-#pragma omp parallel for schedule(static) if (across_batch)
-  for (int64_t i = 0; i < batches; ++i)
+  parallel_for(batches, across_batch, [&](int64_t i) {
     sgemm(trans_a, trans_b, M, N, K, 1.f, ap + a_off[i] * a_size, a_cols, bp + b_off[i] * b_size, b_cols, 0.f,
           cp + i * M * N, N);
+  });
   return out.reshape(final_shape);
 }
 

@@ -4,7 +4,7 @@
 //   1. Row and column loops. Every kernel here sees its input as a 3-D block [outer, n, inner],
 //      reducing over n:
 //        inner == 1: each output is a contiguous row of n values (row sums, softmax over the last
-//                    axis). fold_row keeps 64 partial results so the compiler can vectorise it.
+//                    axis). fold_row keeps 16 or 64 partial results so the compiler can vectorise it.
 //        inner > 1:  out[o, :] combines n rows of `inner` values (bias gradient = sum over the
 //                    batch). fold_columns adds whole rows, vectorised along the row.
 //   2. reduce(): sum/max/min over an axes set. Adjacent reduced axes merge into one n; a set like
@@ -16,7 +16,6 @@
 #include "tensor/reduce.h"
 
 #include <fmt/format.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -27,6 +26,7 @@
 
 #include "tensor/elementwise.h"
 #include "tensor/fast_math.h"
+#include "tensor/parallel.h"
 
 namespace hd {
 
@@ -37,8 +37,6 @@ constexpr int64_t kParallelMin = 1 << 15;
 // Column loops work on slices of at most this many floats (1 KiB), which stay in L1 while n rows stream past.
 constexpr int64_t kColumnChunk = 256;
 constexpr float kInf = std::numeric_limits<float>::infinity();
-
-int max_threads() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
 
 void check_defined(const Tensor& t, const char* op) {
   if (!t.defined()) throw std::invalid_argument(fmt::format("{}: got an undefined tensor", op));
@@ -134,23 +132,21 @@ void fold_columns(const float* x, int64_t n, int64_t inner, int64_t width, float
 // x: [outer, n, inner] -> out: [outer, inner], combining over n with op.
 template <class Op>
 void reduce_3d(const float* x, float* out, int64_t outer, int64_t n, int64_t inner, Op op) {
-  const int64_t total = outer * n * inner;
-  const int threads = total < kParallelMin ? 1 : max_threads();
+  const int threads = outer * n * inner < kParallelMin ? 1 : available_threads();
+  const bool parallel = threads > 1;
   if (inner == 1) {
     if (outer >= threads) {
       // Many rows: each thread takes whole rows.
-#pragma omp parallel for schedule(static) if (threads > 1)
-      for (int64_t o = 0; o < outer; ++o) out[o] = fold_row(x + o * n, n, op);
+      parallel_for(outer, parallel, [&](int64_t o) { out[o] = fold_row(x + o * n, n, op); });
     } else {
       // A few long rows (a full reduction): each thread folds a piece of the row, then the pieces combine.
+      std::vector<float> part(threads);
       for (int64_t o = 0; o < outer; ++o) {
-        std::vector<float> part(threads, Op::init);
         const float* row = x + o * n;
-#pragma omp parallel for schedule(static) num_threads(threads)
-        for (int t = 0; t < threads; ++t) {
+        parallel_for(threads, true, [&](int64_t t) {
           int64_t begin = n * t / threads, end = n * (t + 1) / threads;
           part[t] = fold_row(row + begin, end - begin, op);
-        }
+        });
         out[o] = fold_row(part.data(), threads, op);
       }
     }
@@ -159,14 +155,13 @@ void reduce_3d(const float* x, float* out, int64_t outer, int64_t n, int64_t inn
   // inner > 1: each (outer index, column chunk) is an independent piece of work.
   const int64_t chunks = (inner + kColumnChunk - 1) / kColumnChunk;
   if (outer * chunks >= threads || chunks > 1) {
-#pragma omp parallel for schedule(static) if (threads > 1)
-    for (int64_t item = 0; item < outer * chunks; ++item) {
+    parallel_for(outer * chunks, parallel, [&](int64_t item) {
       int64_t o = item / chunks, j0 = item % chunks * kColumnChunk;
       int64_t width = std::min(kColumnChunk, inner - j0);
       float* dst = out + o * inner + j0;
       std::fill(dst, dst + width, Op::init);
       fold_columns(x + o * n * inner + j0, n, inner, width, dst, op);
-    }
+    });
     return;
   }
   // Few columns (inner <= kColumnChunk) but many rows, e.g. [100000, 3] summed over axis 0: split the
@@ -174,13 +169,12 @@ void reduce_3d(const float* x, float* out, int64_t outer, int64_t n, int64_t inn
   std::vector<float> part(static_cast<size_t>(threads) * inner);
   for (int64_t o = 0; o < outer; ++o) {
     const float* block = x + o * n * inner;
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (int t = 0; t < threads; ++t) {
+    parallel_for(threads, true, [&](int64_t t) {
       int64_t begin = n * t / threads, end = n * (t + 1) / threads;
       float* dst = part.data() + t * inner;
       std::fill(dst, dst + inner, Op::init);
       fold_columns(block + begin * inner, end - begin, inner, inner, dst, op);
-    }
+    });
     float* dst = out + o * inner;
     std::fill(dst, dst + inner, Op::init);
     fold_columns(part.data(), threads, inner, inner, dst, op);
@@ -354,17 +348,15 @@ void softmax_3d(const float* x, float* y, int64_t outer, int64_t n, int64_t inne
   const bool parallel = outer * n * inner >= kParallelMin / 4;  // exp is costly: parallelise sooner
   const int64_t y_n = kind == SoftmaxKind::LogSumExp ? 1 : n;
   if (inner == 1) {
-#pragma omp parallel for schedule(static) if (parallel)
-    for (int64_t o = 0; o < outer; ++o) softmax_row(x + o * n, y + o * y_n, n, kind);
+    parallel_for(outer, parallel, [&](int64_t o) { softmax_row(x + o * n, y + o * y_n, n, kind); });
     return;
   }
   const int64_t chunks = (inner + kColumnChunk - 1) / kColumnChunk;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t item = 0; item < outer * chunks; ++item) {
+  parallel_for(outer * chunks, parallel, [&](int64_t item) {
     int64_t o = item / chunks, j0 = item % chunks * kColumnChunk;
     softmax_columns(x + o * n * inner + j0, y + o * y_n * inner + j0, n, inner, std::min(kColumnChunk, inner - j0),
                     kind);
-  }
+  });
 }
 
 // The [outer, n, inner] view of x around one axis.
@@ -430,20 +422,19 @@ Tensor argmax(const Tensor& x, int64_t axis, bool keepdim) {
   const bool parallel = x.numel() >= kParallelMin;
   if (inner == 1) {
     // Rows: the (vectorised) max first, then the first position holding it.
-#pragma omp parallel for schedule(static) if (parallel)
-    for (int64_t o = 0; o < outer; ++o) {
+    parallel_for(outer, parallel, [&](int64_t o) {
       const float* row = xp + o * n;
       float m = fold_row(row, n, MaxOp{});
       int64_t i = 0;
       while (i < n - 1 && !(row[i] == m || (m != m && row[i] != row[i]))) ++i;
       op[o] = static_cast<float>(i);
-    }
+    });
     return out;
   }
   // Columns: running best value and index per column, vectorised along the row.
-  auto better = [](float v, float best) { return v > best || (v != v && best == best); };
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int64_t o = 0; o < outer; ++o) {
+  // (Bitwise | and & rather than || and &&: no branches, so the loop vectorises.)
+  auto better = [](float v, float best) { return (v > best) | ((v != v) & (best == best)); };
+  parallel_for(outer, parallel, [&](int64_t o) {
     const float* block = xp + o * n * inner;
     for (int64_t j0 = 0; j0 < inner; j0 += kColumnChunk) {
       int64_t width = std::min(kColumnChunk, inner - j0);
@@ -453,16 +444,18 @@ Tensor argmax(const Tensor& x, int64_t axis, bool keepdim) {
         best[j] = block[j0 + j];
         index[j] = 0.f;
       }
-      for (int64_t i = 1; i < n; ++i)
+      for (int64_t i = 1; i < n; ++i) {
+        const float fi = static_cast<float>(i);
         for (int64_t j = 0; j < width; ++j) {
           float v = block[i * inner + j0 + j];
           bool take = better(v, best[j]);
           best[j] = take ? v : best[j];
-          index[j] = take ? static_cast<float>(i) : index[j];
+          index[j] = take ? fi : index[j];
         }
+      }
       std::copy(index, index + width, op + o * inner + j0);
     }
-  }
+  });
   return out;
 }
 

@@ -1,9 +1,9 @@
 // shape_ops.cpp — rearranging elements: permute, concat, stack, slice, index_select.
 //
 // How this file is organised:
-//   1. permute. Axes that stay next to each other (in the same order) merge first, so
-//      [B, T, H, D] -> [B, H, T, D] is really [B, T, H, D] with D kept contiguous. Then one of three loops:
-//        the last axis stays last  -> copy contiguous runs with memcpy;
+//   1. permute. Axes that stay next to each other (in the same order) merge first: NCHW -> NHWC,
+//      [B, C, H, W] -> [B, H, W, C], is really [B, C, H*W] -> [B, H*W, C]. Then one of three loops:
+//        the last axis stays last  -> copy contiguous runs with memcpy ([B, T, H, D] -> [B, H, T, D]);
 //        the last two axes swap    -> a batch of 2-D transposes, done in 32 x 32 tiles that fit in L1;
 //        anything else             -> a strided gather along the last output axis.
 //   2. concat / stack / slice / slice_scatter: block copies over an [outer, axis, inner] view.
@@ -12,12 +12,13 @@
 #include "tensor/shape_ops.h"
 
 #include <fmt/format.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
+
+#include "tensor/parallel.h"
 
 namespace hd {
 
@@ -43,9 +44,7 @@ int64_t span_numel(const Shape& shape, int64_t begin, int64_t end) {
 // tile all map to the same L1 cache set, and reading a column straight from them thrashes.
 void batched_transpose(const float* in, float* out, int64_t batches, int64_t A, int64_t B) {
   const int64_t tiles_a = (A + kTile - 1) / kTile, tiles_b = (B + kTile - 1) / kTile;
-  const int64_t items = batches * tiles_b * tiles_a;
-#pragma omp parallel for schedule(static) if (batches * A * B >= kParallelMin)
-  for (int64_t item = 0; item < items; ++item) {
+  parallel_for(batches * tiles_b * tiles_a, batches * A * B >= kParallelMin, [&](int64_t item) {
     int64_t batch = item / (tiles_a * tiles_b);
     int64_t b0 = item / tiles_a % tiles_b * kTile, a0 = item % tiles_a * kTile;
     const float* src = in + batch * A * B;
@@ -56,7 +55,7 @@ void batched_transpose(const float* in, float* out, int64_t batches, int64_t A, 
       for (int64_t b = 0; b < nb; ++b) tile[b][a] = src[(a0 + a) * B + b0 + b];
     for (int64_t b = 0; b < nb; ++b)
       for (int64_t a = 0; a < na; ++a) dst[(b0 + b) * A + a0 + a] = tile[b][a];
-  }
+  });
 }
 
 // General permute on merged axes: out has sizes dims[], and stepping output axis d moves
@@ -65,12 +64,10 @@ void strided_gather(const float* in, float* out, const Shape& dims, const std::v
   const auto k = static_cast<int64_t>(dims.size());
   const int64_t inner = dims[k - 1], step = stride[k - 1];
   const int64_t rows = span_numel(dims, 0, k - 1);
-  const int threads = rows * inner >= kParallelMin && !omp_in_parallel() ? omp_get_max_threads() : 1;
-#pragma omp parallel num_threads(threads)
-  {
-    int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    int64_t row_begin = rows * t / nt, row_end = rows * (t + 1) / nt;
-    // Index of row_begin along the outer output axes, and its input offset.
+  // Each piece of rows starts by working out its first row's input offset, then steps like an odometer.
+  const int64_t pieces = rows * inner >= kParallelMin ? std::min<int64_t>(rows, available_threads()) : 1;
+  parallel_for(pieces, pieces > 1, [&](int64_t piece) {
+    int64_t row_begin = rows * piece / pieces, row_end = rows * (piece + 1) / pieces;
     std::vector<int64_t> idx(k, 0);
     int64_t offset = 0;
     for (int64_t d = k - 2, r = row_begin; d >= 0; --d) {
@@ -93,7 +90,7 @@ void strided_gather(const float* in, float* out, const Shape& dims, const std::v
         idx[d] = 0;
       }
     }
-  }
+  });
 }
 
 // Python slice bounds: negative counts from the end, then clamp into [0, size]. Returns the element count.
@@ -215,15 +212,14 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
   const int64_t outer = span_numel(first, 0, axis), inner = span_numel(first, axis + 1, nd);
   const int64_t out_row = out_shape[axis] * inner;
   float* dst = out.data();
-#pragma omp parallel for schedule(static) if (out.numel() >= kParallelMin && outer > 1)
-  for (int64_t o = 0; o < outer; ++o) {
+  parallel_for(outer, out.numel() >= kParallelMin, [&](int64_t o) {
     int64_t col = 0;
     for (const Tensor& t : xs) {
       int64_t chunk = t.shape()[axis] * inner;
       if (chunk > 0) std::memcpy(dst + o * out_row + col, t.data() + o * chunk, chunk * sizeof(float));
       col += chunk;
     }
-  }
+  });
   return out;
 }
 
@@ -255,8 +251,7 @@ Tensor slice(const Tensor& x, int64_t axis, int64_t start, int64_t end, int64_t 
   const int64_t outer = span_numel(x.shape(), 0, axis), inner = span_numel(x.shape(), axis + 1, x.dim());
   const float* src = x.data();
   float* dst = out.data();
-#pragma omp parallel for schedule(static) if (out.numel() >= kParallelMin && outer > 1)
-  for (int64_t o = 0; o < outer; ++o) {
+  parallel_for(outer, out.numel() >= kParallelMin, [&](int64_t o) {
     const float* from = src + (o * size + start) * inner;
     float* to = dst + o * count * inner;
     if (step == 1) {
@@ -266,7 +261,7 @@ Tensor slice(const Tensor& x, int64_t axis, int64_t start, int64_t end, int64_t 
     } else {
       for (int64_t i = 0; i < count; ++i) std::memcpy(to + i * inner, from + i * step * inner, inner * sizeof(float));
     }
-  }
+  });
   return out;
 }
 
@@ -308,9 +303,9 @@ Tensor index_select0(const Tensor& x, const Tensor& index) {
   for (int64_t k = 0; k < index.numel(); ++k) row_index(idx[k], rows, "index_select0", x.shape());
   const float* src = x.data();
   float* dst = out.data();
-#pragma omp parallel for schedule(static) if (out.numel() >= kParallelMin)
-  for (int64_t k = 0; k < index.numel(); ++k)
+  parallel_for(index.numel(), out.numel() >= kParallelMin, [&](int64_t k) {
     std::memcpy(dst + k * row_size, src + static_cast<int64_t>(idx[k]) * row_size, row_size * sizeof(float));
+  });
   return out;
 }
 
@@ -331,16 +326,15 @@ Tensor index_add0(const Tensor& src, const Tensor& index, int64_t rows) {
   // out[index[k], :] += src[k, :]. Repeated indices add up, so threads split the columns, not the rows.
   const float* from = src.data();
   float* to = out.data();
-  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(row_size / 64, omp_get_max_threads()));
-#pragma omp parallel for schedule(static) if (src.numel() >= kParallelMin && chunks > 1)
-  for (int64_t c = 0; c < chunks; ++c) {
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(row_size / 64, available_threads()));
+  parallel_for(chunks, src.numel() >= kParallelMin, [&](int64_t c) {
     int64_t j0 = row_size * c / chunks, j1 = row_size * (c + 1) / chunks;
     for (int64_t k = 0; k < index.numel(); ++k) {
       float* dst = to + static_cast<int64_t>(idx[k]) * row_size;
       const float* s = from + k * row_size;
       for (int64_t j = j0; j < j1; ++j) dst[j] += s[j];
     }
-  }
+  });
   return out;
 }
 

@@ -103,12 +103,24 @@ TEST(Gemm, LargeEnoughToUseThreads) {
     expect_matches_reference({true, true, 31, 300, 100, 1.0f, 1.0f});
 }
 
+TEST(Gemm, TallEnoughForThreadsToShareB) {
+    // Over 512 rows, two threads each sweep the B block more than once and pack it together.
+    expect_matches_reference({false, false, 600, 70, 530, 1.0f, 0.5f});
+    expect_matches_reference({true, true, 530, 33, 20});
+}
+
+TEST(Gemm, WiderThanOneCacheBlockOfN) {
+    // N > 4096 crosses the nc block.
+    expect_matches_reference({false, true, 3, 4200, 20, 1.0f, 1.0f});
+}
+
 TEST(Gemm, MoreThreadsThanTiles) {
     // Some threads get an empty rectangle of C but must still help pack B and meet the barriers.
     int saved = omp_get_max_threads();
     omp_set_num_threads(4);
     expect_matches_reference({false, false, 20, 20, 1500});
     expect_matches_reference({true, true, 200, 30, 700, 1.0f, 0.5f});
+    expect_matches_reference({false, false, 1100, 20, 40});  // 4 threads sharing B
     omp_set_num_threads(3);
     expect_matches_reference({false, true, 200, 300, 70});
     omp_set_num_threads(saved);

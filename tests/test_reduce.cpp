@@ -193,6 +193,23 @@ TEST(Argmax, FirstIndexOnTies) {
   expect_values(argmax(Tensor::from({3, 2}, {5, 1, 5, 1, 5, 1}), 0), {2}, {0, 0});
 }
 
+TEST(Argmax, LargeMatchesLoopAlongBothAxes) {
+  Tensor x = pattern({300, 700});  // sin() repeats values, so ties occur
+  Tensor rows = argmax(x, 1), cols = argmax(x, 0);
+  for (int64_t i = 0; i < 300; i += 11) {
+    int64_t best = 0;
+    for (int64_t j = 1; j < 700; ++j)
+      if (x.at({i, j}) > x.at({i, best})) best = j;
+    ASSERT_EQ(rows.at({i}), static_cast<float>(best));
+  }
+  for (int64_t j = 0; j < 700; j += 13) {
+    int64_t best = 0;
+    for (int64_t i = 1; i < 300; ++i)
+      if (x.at({i, j}) > x.at({best, j})) best = i;
+    ASSERT_EQ(cols.at({j}), static_cast<float>(best));
+  }
+}
+
 TEST(Argmax, NaNCountsAsLargest) { expect_values(argmax(Tensor::from({3}, {1, kNaN, 3}), 0), {}, {1}); }
 
 TEST(Argmax, EmptyAxisThrows) {

@@ -3,7 +3,7 @@
 compares hundun's SGD, Adam, AdamW and clip_grad_norm_ (nn/optim.h) against.
 
 Run from anywhere:   /usr/bin/python3 tests/reference/make_optim_fixtures.py
-Deterministic (fixed seed, float32, CPU); the file is about 6 KB.
+Deterministic (fixed seed, float32, CPU); the file is about 9 KB.
 
 Three parameters of shapes PARAM_SHAPES start from the same values for every optimizer config and take
 STEPS steps with gradients stored in the file, so both sides see exactly the same numbers. Parameter 2 has

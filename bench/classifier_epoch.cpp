@@ -1,0 +1,62 @@
+// Seconds per training epoch of the Fashion-MNIST classifier (models/classifier.h), the same run as
+// its PyTorch twin bench/torch/classifier.py: the CNN initialised from seed 0 (PyTorch's default
+// initialisation, drawn as torch draws it), Adam lr 1e-3, batch 128, cross-entropy, a shuffled and
+// preloaded training set of 60000 images. The test pass is not timed.
+//
+//   build/bench/classifier_epoch [--epochs N] [--seed S]     (default: 1 epoch, seed 0)
+//
+// Prints JSON lines: the settings, then per epoch the train loss, test accuracy and seconds.
+// Threads: OpenMP's default (every core); OMP_NUM_THREADS=1 for one.
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+
+#include "data/fashion_mnist.h"
+#include "data/loader.h"
+#include "models/classifier.h"
+#include "nn/optim.h"
+
+int main(int argc, char** argv) {
+  int epochs = 1;
+  uint64_t seed = 0;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i];
+    if (flag == "--epochs") epochs = std::atoi(argv[i + 1]);
+    else if (flag == "--seed") seed = std::strtoull(argv[i + 1], nullptr, 10);
+  }
+  const int64_t batch = 128;
+  const float lr = 1e-3f;
+
+  hd::Dataset train, test;
+  try {
+    train = hd::load_fashion_mnist(true);
+    test = hd::load_fashion_mnist(false);
+  } catch (const std::exception& e) {
+    fmt::print("{{\"bench\":\"classifier_epoch\",\"skipped\":\"{}\"}}\n", e.what());
+    return 0;
+  }
+  hd::Generator gen(seed);
+  hd::Classifier model(gen);
+  hd::Adam optimizer(model.parameters(), lr);
+  hd::DataLoader loader(train, batch, /*shuffle=*/true, seed);
+  const int threads = omp_get_max_threads();
+  fmt::print("{{\"bench\":\"classifier_epoch\",\"impl\":\"hundun\",\"threads\":{},\"epochs\":{},\"batch_size\":{},"
+             "\"lr\":{},\"seed\":{},\"train_size\":{},\"test_size\":{},\"parameters\":{}}}\n",
+             threads, epochs, batch, lr, seed, train.images.size(0), test.images.size(0), model.num_parameters());
+  std::fflush(stdout);
+
+  for (int epoch = 1; epoch <= epochs; ++epoch) {
+    auto start = std::chrono::steady_clock::now();
+    double train_loss = hd::train_classifier_epoch(model, optimizer, loader);
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    hd::ClassifierMetrics m = hd::evaluate(model, test);
+    fmt::print("{{\"bench\":\"classifier_epoch\",\"impl\":\"hundun\",\"threads\":{},\"epoch\":{},\"train_loss\":{:.4f},"
+               "\"test_accuracy\":{:.4f},\"test_loss\":{:.4f},\"seconds\":{:.3f}}}\n",
+               threads, epoch, train_loss, m.accuracy, m.loss, seconds);
+    std::fflush(stdout);
+  }
+  return 0;
+}

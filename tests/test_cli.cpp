@@ -1,0 +1,233 @@
+// The `hundun` command line: the flag parser in-process, then the built binary's exit codes and
+// one-line messages.
+//
+// cli/ is not part of the library, so the parser's one source file is compiled into this test
+// directly. The binary tests run <build>/hundun next to this test's own folder (build/tests/test_cli
+// -> build/hundun); `make` builds it, `make test` alone does not, so they are skipped when it is missing.
+#include "cli/args.cpp"  // NOLINT(bugprone-suspicious-include): one translation unit, see above
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <regex>
+#include <sstream>
+
+#include "data/fashion_mnist.h"
+
+namespace hd::cli {
+
+static std::string usage_error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "(no UsageError)";
+}
+
+static ArgParser example_parser() {
+  ArgParser args("hundun train thing", "Trains a thing.");
+  args.option("--epochs", "N", "passes", "3");
+  args.option("--lr", "LR", "learning rate", "0.001");
+  args.option("--ckpt", "FILE", "a checkpoint");
+  args.option("--model", "NAME", "cnn or mlp", "cnn");
+  args.flag("--full", "longer run");
+  return args;
+}
+
+// ------------------------------------------------------------------------------------------ parser
+
+TEST(Args, DefaultsWhenNothingIsGiven) {
+  ArgParser args = example_parser();
+  args.parse({});
+  EXPECT_EQ(args.get_int("--epochs", 1, 100), 3);
+  EXPECT_DOUBLE_EQ(args.get_double("--lr", 0, 1), 1e-3);
+  EXPECT_FALSE(args.given("--epochs"));
+  EXPECT_FALSE(args.get_flag("--full"));
+  EXPECT_EQ(args.get("--ckpt"), "");
+}
+
+TEST(Args, ValuesBothSeparateAndWithEquals) {
+  ArgParser args = example_parser();
+  args.parse({"--epochs", "7", "--lr=0.5", "--full"});
+  EXPECT_EQ(args.get_int("--epochs", 1, 100), 7);
+  EXPECT_DOUBLE_EQ(args.get_double("--lr", 0, 1), 0.5);
+  EXPECT_TRUE(args.given("--epochs"));
+  EXPECT_TRUE(args.get_flag("--full"));
+}
+
+TEST(Args, ValueMayStartWithMinus) {
+  // "--epochs -3" is the value -3 (then rejected by the range), not a flag named "-3".
+  ArgParser args = example_parser();
+  args.parse({"--epochs", "-3"});
+  EXPECT_EQ(usage_error_of([&] { args.get_int("--epochs", 1, 100); }),
+            "--epochs expects an integer from 1 to 100, got '-3'");
+}
+
+TEST(Args, BadNumbersAreUsageErrors) {
+  ArgParser args = example_parser();
+  args.parse({"--epochs", "2.5", "--lr", "abc"});
+  EXPECT_EQ(usage_error_of([&] { args.get_int("--epochs", 1, 100); }),
+            "--epochs expects an integer from 1 to 100, got '2.5'");
+  EXPECT_EQ(usage_error_of([&] { args.get_double("--lr", 0, 10); }),
+            "--lr expects a number greater than 0 and at most 10, got 'abc'");
+}
+
+TEST(Args, NumberParsingIsStrict) {
+  int64_t i = 0;
+  double d = 0;
+  EXPECT_TRUE(parse_int("+12", &i));
+  EXPECT_EQ(i, 12);
+  EXPECT_FALSE(parse_int("", &i));
+  EXPECT_FALSE(parse_int("12x", &i));
+  EXPECT_FALSE(parse_int("99999999999999999999", &i));  // overflow
+  EXPECT_TRUE(parse_double("1e-3", &d));
+  EXPECT_DOUBLE_EQ(d, 1e-3);
+  EXPECT_FALSE(parse_double("nan", &d));
+  EXPECT_FALSE(parse_double("inf", &d));
+  EXPECT_FALSE(parse_double("1e999", &d));
+  EXPECT_FALSE(parse_double(" 1", &d));
+  EXPECT_FALSE(parse_double("0.1.2", &d));
+}
+
+TEST(Args, UnknownFlagMissingValueRepeatsAndPositionals) {
+  auto parse = [](std::vector<std::string> words) {
+    return usage_error_of([&] { example_parser().parse(words); });
+  };
+  EXPECT_EQ(parse({"--epoch", "3"}), "unknown flag '--epoch' (see 'hundun train thing --help')");
+  EXPECT_EQ(parse({"--epochs"}), "--epochs needs a value (N)");
+  EXPECT_EQ(parse({"--epochs", "1", "--epochs=2"}), "--epochs is given twice");
+  EXPECT_EQ(parse({"data.bin"}), "unexpected argument 'data.bin' (see 'hundun train thing --help')");
+  EXPECT_EQ(parse({"--full=yes"}), "--full takes no value, got 'yes'");
+}
+
+TEST(Args, RequiredAndChoice) {
+  ArgParser args = example_parser();
+  args.parse({"--model", "vgg"});
+  EXPECT_EQ(usage_error_of([&] { args.get_required("--ckpt"); }), "--ckpt FILE is required");
+  EXPECT_EQ(usage_error_of([&] { args.get_choice("--model", {"cnn", "mlp"}); }),
+            "--model expects one of cnn, mlp, got 'vgg'");
+}
+
+TEST(Args, HelpWinsOverEverythingElse) {
+  ArgParser args = example_parser();
+  args.parse({"--nonsense", "--help"});
+  EXPECT_TRUE(args.help_requested());
+  std::string help = args.help();
+  EXPECT_NE(help.find("usage: hundun train thing [flags]"), std::string::npos);
+  EXPECT_NE(help.find("--epochs N"), std::string::npos);
+  EXPECT_NE(help.find("(default 3)"), std::string::npos);
+}
+
+// ------------------------------------------------------------------------------------ the binary
+
+struct RunResult {
+  int code;
+  std::string out, err;
+};
+
+static std::string read_file(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+class HundunBinary : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // This test runs as <build>/tests/test_cli; the tool is <build>/hundun.
+    binary_ = std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / "hundun";
+    if (!std::filesystem::exists(binary_)) GTEST_SKIP() << binary_ << " is not built (run make)";
+    dir_ = std::filesystem::temp_directory_path() / ("hundun_cli_test_" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  RunResult run(const std::string& args) {
+    const std::string out = (dir_ / "stdout").string(), err = (dir_ / "stderr").string();
+    int status = std::system((binary_.string() + " " + args + " >" + out + " 2>" + err).c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out), read_file(err)};
+  }
+
+  // A usage or runtime error: the exit code and exactly one line on stderr.
+  void expect_one_line_error(const std::string& args, int code, const std::string& message_part) {
+    SCOPED_TRACE("hundun " + args);
+    RunResult r = run(args);
+    EXPECT_EQ(r.code, code);
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(message_part), std::string::npos) << r.err;
+  }
+
+  std::filesystem::path binary_, dir_;
+};
+
+TEST_F(HundunBinary, HelpExitsZero) {
+  RunResult r = run("--help");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("train classifier"), std::string::npos);
+  r = run("train classifier --help");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("--resume CKPT"), std::string::npos);
+  EXPECT_EQ(run("eval classifier --help").code, 0);
+}
+
+TEST_F(HundunBinary, UsageMistakesExitTwoWithOneLine) {
+  expect_one_line_error("train classifier --epochs -3", 2,
+                        "hundun train classifier: --epochs expects an integer from 1 to");
+  expect_one_line_error("train classifier --lr abc", 2, "--lr expects a number greater than 0");
+  expect_one_line_error("train classifier --bogus 1", 2, "unknown flag '--bogus'");
+  expect_one_line_error("train classifier --batch", 2, "--batch needs a value (B)");
+  expect_one_line_error("eval classifier", 2, "--ckpt FILE is required");
+  expect_one_line_error("frobnicate", 2, "unknown command 'frobnicate'");
+  EXPECT_EQ(run("").code, 2);  // no command: the usage, on stderr
+}
+
+TEST_F(HundunBinary, MissingFilesExitOneWithOneLine) {
+  expect_one_line_error("eval classifier --ckpt /nonexistent/c.safetensors", 1,
+                        "/nonexistent/c.safetensors: cannot open");
+  expect_one_line_error("train classifier --resume /nonexistent/c.safetensors", 1, "cannot open");
+  expect_one_line_error("train classifier --data /nonexistent --out " + (dir_ / "x").string(), 1,
+                        "Fashion-MNIST not found in /nonexistent");
+  // A file that is not a checkpoint at all.
+  std::ofstream(dir_ / "junk.safetensors") << "not a checkpoint";
+  expect_one_line_error("eval classifier --ckpt " + (dir_ / "junk.safetensors").string(), 1, "junk.safetensors");
+}
+
+// Training two epochs straight and training one, then resuming for the second, give the same log
+// (seconds aside): the checkpoint restores the model, Adam's moments and the data order.
+TEST_F(HundunBinary, ResumeContinuesExactly) {
+  if (!std::filesystem::exists(hd::default_fashion_mnist_dir() + "/train-images-idx3-ubyte.gz")) GTEST_SKIP() << "no Fashion-MNIST";
+  const std::string common = " --model mlp --train-size 512 --test-size 256 --batch 64 --seed 3 --out ";
+  const std::string a = (dir_ / "a").string(), b = (dir_ / "b").string();
+  RunResult r = run("train classifier --epochs 2" + common + a);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("wrote " + a + "/checkpoint.safetensors"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("wrote " + a + "/log.jsonl"), std::string::npos);
+  EXPECT_NE(r.out.find("wrote " + a + "/loss.svg"), std::string::npos);
+  ASSERT_EQ(run("train classifier --epochs 1" + common + b).code, 0);
+  r = run("train classifier --epochs 2 --out " + b + " --resume " + b + "/checkpoint.safetensors");
+  ASSERT_EQ(r.code, 0) << r.err;
+
+  const std::regex seconds(",\"seconds\":[^}]*");
+  std::string log_a = std::regex_replace(read_file(a + "/log.jsonl"), seconds, "");
+  std::string log_b = std::regex_replace(read_file(b + "/log.jsonl"), seconds, "");
+  EXPECT_EQ(std::count(log_a.begin(), log_a.end(), '\n'), 2) << log_a;
+  EXPECT_EQ(log_a, log_b);
+
+  // A flag contradicting the checkpoint is refused; eval reads the architecture from it.
+  expect_one_line_error("train classifier --epochs 3 --batch 32 --out " + b + " --resume " + b +
+                            "/checkpoint.safetensors",
+                        2, "--batch 32 contradicts the checkpoint's 64");
+  r = run("eval classifier --test-size 256 --ckpt " + b + "/checkpoint.safetensors");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("test accuracy"), std::string::npos);
+}
+
+}  // namespace hd::cli

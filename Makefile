@@ -21,7 +21,7 @@ else
   OPT := -O3 -g1
 endif
 
-CXXFLAGS := -std=c++20 $(OPT) -march=native -fopenmp -Wall -Wextra -Wno-restrict -I. -MMD -MP \
+CXXFLAGS := -std=c++20 $(OPT) -march=native -fno-math-errno -fopenmp -Wall -Wextra -Wno-restrict -I. -MMD -MP \
             -DHUNDUN_SOURCE_DIR='"$(CURDIR)"'
 LDLIBS := -lfmt -lstb -lz -pthread
 TEST_LDLIBS := -lgtest -lgtest_main
@@ -111,6 +111,12 @@ lesson-%:
 
 demo: $(LESSON_BINS)
 	@scripts/demo.sh $(BUILD)
+
+# make weights: trains the shipped weights/*.safetensors with fixed seeds (about 10 minutes on 2 cores) and
+# writes weights/README.md with each file's command, seed, training time and metrics.
+.PHONY: weights
+weights: $(BUILD)/hundun
+	@scripts/make_weights.sh $(BUILD)/hundun
 
 clean:
 	rm -rf build build-san

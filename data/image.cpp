@@ -23,44 +23,11 @@
 #include <stb/stb_image.h>
 #include <stb/stb_image_write.h>
 
+#include "data/files.h"
+
 namespace hd {
 
 namespace {
-
-// Writes `bytes` to a temporary file beside `path` and renames it over `path`: a crash or a full disk
-// leaves the old file (or none), never a truncated one.
-void write_file_atomically(const std::string& path, const std::vector<unsigned char>& bytes, const char* op) {
-  std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(parent, ec);
-    if (ec)
-      throw std::runtime_error(
-          fmt::format("{}: cannot create folder '{}' for '{}': {}", op, parent.string(), path, ec.message()));
-  }
-  std::string tmp = path + ".tmp-XXXXXX";
-  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error(fmt::format("{}: cannot write '{}': {}", op, path, std::strerror(errno)));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  int saved_errno = errno;
-  // mkostemp creates the file 0600; a picture should be readable like any other file.
-  bool ok = done == bytes.size() && ::fchmod(fd, 0644) == 0;
-  ok = (::close(fd) == 0) && ok;
-  if (ok && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ok = false;
-    saved_errno = errno;
-  }
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    throw std::runtime_error(fmt::format("{}: cannot write '{}': {}", op, path, std::strerror(saved_errno)));
-  }
-}
 
 // [lo, hi] -> 0..255 with rounding; outside values clamp, NaN becomes 0.
 unsigned char to_byte(float v, float lo, float hi) {
@@ -152,7 +119,7 @@ void save_png(const Tensor& image, const std::string& path, float lo, float hi) 
   if (!stbi_write_png_to_func(append, &png, static_cast<int>(W), static_cast<int>(H), static_cast<int>(C),
                               pixels.data(), static_cast<int>(W * C)))
     throw std::runtime_error(fmt::format("save_png: PNG encoding failed for '{}'", path));
-  write_file_atomically(path, png, "save_png");
+  write_file_atomically(path, std::string_view(reinterpret_cast<const char*>(png.data()), png.size()), "save_png");
 }
 
 void save_image_grid(const Tensor& images, const std::string& path, const GridOptions& options) {

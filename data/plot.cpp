@@ -22,6 +22,8 @@
 
 #include <fmt/format.h>
 
+#include "data/files.h"
+
 namespace hd {
 
 namespace {
@@ -152,40 +154,6 @@ std::vector<Pixel> thin_polyline(const std::vector<Pixel>& points) {
   return out;
 }
 
-// Writes `text` to a temporary file beside `path` and renames it over `path`: a crash or a full disk
-// leaves the old file (or none), never a truncated one.
-void write_file_atomically(const std::string& path, std::string_view text, const char* op) {
-  std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(parent, ec);
-    if (ec)
-      throw std::runtime_error(
-          fmt::format("{}: cannot create folder '{}' for '{}': {}", op, parent.string(), path, ec.message()));
-  }
-  std::string tmp = path + ".tmp-XXXXXX";
-  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error(fmt::format("{}: cannot write '{}': {}", op, path, std::strerror(errno)));
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  int saved_errno = errno;
-  // mkostemp creates the file 0600; a picture should be readable like any other file.
-  bool ok = done == text.size() && ::fchmod(fd, 0644) == 0;
-  ok = (::close(fd) == 0) && ok;
-  if (ok && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ok = false;
-    saved_errno = errno;
-  }
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    throw std::runtime_error(fmt::format("{}: cannot write '{}': {}", op, path, std::strerror(saved_errno)));
-  }
-}
 
 }  // namespace
 

@@ -2,6 +2,8 @@
 // exp/log/tanh/... against double-precision libm, the in-place ops, and the error messages.
 #include <gtest/gtest.h>
 
+#include "tensor_checks.h"
+
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -13,37 +15,12 @@
 namespace hd {
 namespace {
 
+using test::expect_invalid;
+using test::expect_values;
+using test::pattern;
+
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
 const float kInf = std::numeric_limits<float>::infinity();
-
-// Expects f to throw std::invalid_argument whose message contains every fragment.
-void expect_invalid(const std::function<void()>& f, const std::vector<std::string>& fragments) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    std::string msg = e.what();
-    for (const std::string& frag : fragments) EXPECT_NE(msg.find(frag), std::string::npos) << "message: " << msg;
-    return;
-  }
-  ADD_FAILURE() << "expected std::invalid_argument";
-}
-
-void expect_values(const Tensor& t, const Shape& shape, const std::vector<float>& values) {
-  ASSERT_EQ(t.shape(), shape);
-  std::vector<float> got = t.tolist();
-  ASSERT_EQ(got.size(), values.size());
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (std::isnan(values[i])) EXPECT_TRUE(std::isnan(got[i])) << "at " << i;
-    else EXPECT_FLOAT_EQ(got[i], values[i]) << "at " << i;
-  }
-}
-
-// Deterministic values in [-1, 1] for bigger checks.
-Tensor pattern(const Shape& shape, float phase = 0.f) {
-  Tensor t(shape);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data()[i] = std::sin(0.7f * static_cast<float>(i) + phase);
-  return t;
-}
 
 // --- broadcasting ---
 

@@ -3,6 +3,8 @@
 // and the error messages.
 #include <gtest/gtest.h>
 
+#include "tensor_checks.h"
+
 #include <cmath>
 #include <functional>
 #include <string>
@@ -13,23 +15,9 @@
 namespace hd {
 namespace {
 
-// Expects f to throw std::invalid_argument whose message contains every fragment.
-void expect_invalid(const std::function<void()>& f, const std::vector<std::string>& fragments) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    std::string msg = e.what();
-    for (const std::string& frag : fragments) EXPECT_NE(msg.find(frag), std::string::npos) << "message: " << msg;
-    return;
-  }
-  ADD_FAILURE() << "expected std::invalid_argument";
-}
-
-Tensor pattern(const Shape& shape, float phase = 0.f) {
-  Tensor t(shape);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data()[i] = std::sin(0.7f * static_cast<float>(i) + phase);
-  return t;
-}
+using test::expect_invalid;
+using test::expect_values;
+using test::pattern;
 
 // Reference product of two 2-D tensors, accumulated in double.
 Tensor matmul_by_loop(const Tensor& a, const Tensor& b) {

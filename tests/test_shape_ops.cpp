@@ -2,6 +2,8 @@
 // clamping, slice_scatter, index_select0 / index_add0, the reshape views, and the error messages.
 #include <gtest/gtest.h>
 
+#include "tensor_checks.h"
+
 #include <cmath>
 #include <functional>
 #include <stdexcept>
@@ -11,6 +13,10 @@
 
 namespace hd {
 namespace {
+
+using test::expect_invalid;
+using test::expect_values;
+using test::pattern;
 
 // Expects f to throw an exception of type E whose message contains every fragment.
 template <class E = std::invalid_argument>
@@ -23,11 +29,6 @@ void expect_error(const std::function<void()>& f, const std::vector<std::string>
     return;
   }
   ADD_FAILURE() << "expected an exception";
-}
-
-void expect_values(const Tensor& t, const Shape& shape, const std::vector<float>& values) {
-  ASSERT_EQ(t.shape(), shape);
-  EXPECT_EQ(t.tolist(), values);
 }
 
 // 0, 1, 2, ... in the given shape: every element names its own position.

@@ -60,6 +60,10 @@ Variable& Variable::requires_grad_(bool on) {
   return *this;
 }
 
+bool Variable::is_exclusive() const {
+  return impl_ && impl_.use_count() == 1 && impl_->data.storage_use_count() == 1;
+}
+
 Variable Variable::detach() const { return Variable(data(), false); }
 
 Variable Variable::from_node(const Tensor& data, const std::shared_ptr<Node>& node) {
@@ -168,10 +172,11 @@ static std::vector<Variable> run_backward(const Variable& root, const Variable& 
       if (!wanted.empty()) continue;
       auto leaf = node->leaf.lock();
       if (!leaf) continue;
-      // Stored by value, never aliased: an op like add passes its incoming gradient straight
-      // through, and an in-place change to one leaf's .grad must not reach another's.
+      // Never aliased: an op like add passes its incoming gradient straight through, and an
+      // in-place change to one leaf's .grad must not reach another's. A gradient nothing else
+      // refers to (the usual case: a fresh matmul result) is taken as it is, without a copy.
       if (!leaf->grad.defined()) {
-        leaf->grad = create_graph ? g : Variable(g.data().clone());
+        leaf->grad = create_graph || g.is_exclusive() ? g : Variable(g.data().clone());
       } else {
         leaf->grad = create_graph ? add(leaf->grad, g) : Variable(hd::add(leaf->grad.data(), g.data()));
       }

@@ -88,6 +88,8 @@ class Variable {
   Variable& set_name(const std::string& name);
   const std::string& name() const;
 
+  // True when no other Variable or Tensor shares this one's data (so it may be handed on without a copy).
+  bool is_exclusive() const;
   // True when both refer to the same Variable (not merely equal values).
   bool is_same(const Variable& other) const { return impl_ == other.impl_; }
 

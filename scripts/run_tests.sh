@@ -10,6 +10,10 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do tests+=("$1"); shift; done
 [ $# -gt 0 ] && shift
 lessons=("$@")
 
+# OpenMP threads that wait by sleeping, not spinning: a test binary sharing the cores with anything
+# else (a parallel build, another job) would otherwise crawl while idle threads burn the CPU.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+
 logdir="$build/test-logs"
 mkdir -p "$logdir"
 passed=0; failed=0; broken=()

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <malloc.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -31,8 +33,18 @@ int64_t normalize_axis(int64_t axis, int64_t ndim, const char* op) {
   return axis < 0 ? axis + n : axis;
 }
 
+// Training allocates and frees the same large activation buffers every step. By default glibc
+// serves blocks over 128 KiB with mmap and returns them to the OS on free, so each step pays page
+// faults again; keeping them in the heap (up to 256 MiB a block) lets a freed buffer be reused as is.
+static const bool g_malloc_tuned = [] {
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  return true;
+}();
+
 // 64-byte alignment: one cache line, and the width of an AVX-512 register.
 Storage::Storage(int64_t n) : data(nullptr), size(n) {
+  (void)g_malloc_tuned;
   size_t bytes = (static_cast<size_t>(n) * sizeof(float) + 63) / 64 * 64;
   data = static_cast<float*>(std::aligned_alloc(64, bytes ? bytes : 64));
   if (!data) throw std::bad_alloc();

@@ -86,6 +86,8 @@ class Tensor {
   // Row i along the first axis, with that axis removed.
   Tensor operator[](int64_t i) const;
   bool shares_storage(const Tensor& other) const { return storage_ && storage_ == other.storage_; }
+  // How many tensors (views included) share this storage.
+  long storage_use_count() const { return storage_.use_count(); }
 
   // --- copies and in-place writes ---
   Tensor clone() const;

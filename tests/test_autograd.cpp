@@ -9,6 +9,7 @@
 #include "autograd/elementwise.h"
 #include "autograd/matmul.h"
 #include "autograd/reduction.h"
+#include "tensor/elementwise.h"
 
 namespace hd {
 
@@ -47,6 +48,17 @@ TEST(Autograd, GradientsAccumulateAcrossBackwardCallsUntilZeroGrad) {
   EXPECT_EQ(x.grad().data().tolist(), (std::vector<float>{4.f, 4.f}));
   x.zero_grad();
   EXPECT_FALSE(x.grad().defined());
+}
+
+TEST(Autograd, LeafGradientsNeverShareStorage) {
+  // add passes its gradient straight through to both inputs; scaling one .grad in place
+  // (as gradient clipping does) must not change the other.
+  Variable x = param({1.f, 2.f}), y = param({3.f, 4.f});
+  Tensor upstream = Tensor::from({2}, {1.f, 1.f});
+  (x + y).backward(Variable(upstream));
+  mul_(x.grad().data(), 0.5f);
+  EXPECT_EQ(y.grad().data().tolist(), (std::vector<float>{1.f, 1.f}));
+  EXPECT_EQ(upstream.tolist(), (std::vector<float>{1.f, 1.f}));
 }
 
 TEST(Autograd, SecondBackwardThroughFreedGraphThrows) {

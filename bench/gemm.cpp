@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <functional>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace {
@@ -97,17 +98,26 @@ void print_fma_peak() {
 // C, ldc) with CblasRowMajor = 101, CblasNoTrans = 111, CblasTrans = 112.
 using CblasSgemm = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int,
                             float, float*, int);
-using OpenblasSetThreads = void (*)(int);
 
-CblasSgemm load_openblas() {
+struct OpenBlas {
+    CblasSgemm sgemm = nullptr;
+    std::string kernel = "cblas_sgemm";  // plus the core OpenBLAS picked, e.g. "Cooperlake"
+};
+
+OpenBlas load_openblas() {
+    OpenBlas blas;
     void* lib = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
-        std::printf("{\"bench\":\"gemm\",\"impl\":\"openblas\",\"note\":\"libopenblas.so.0 not found, skipped\"}\n");
-        return nullptr;
+        std::printf("{\"bench\":\"gemm\",\"impl\":\"openblas\","
+                    "\"note\":\"libopenblas.so.0 not found, skipped\"}\n");
+        return blas;
     }
-    auto set_threads = reinterpret_cast<OpenblasSetThreads>(dlsym(lib, "openblas_set_num_threads"));
+    blas.sgemm = reinterpret_cast<CblasSgemm>(dlsym(lib, "cblas_sgemm"));
+    auto set_threads = reinterpret_cast<void (*)(int)>(dlsym(lib, "openblas_set_num_threads"));
     if (set_threads) set_threads(omp_get_max_threads());
-    return reinterpret_cast<CblasSgemm>(dlsym(lib, "cblas_sgemm"));
+    auto corename = reinterpret_cast<const char* (*)()>(dlsym(lib, "openblas_get_corename"));
+    if (corename) blas.kernel += std::string(" ") + corename();
+    return blas;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -206,15 +216,16 @@ int main() {
 
     // OpenBLAS runs last and only after loading it here: its idle threads keep spinning for a while
     // after each call and would steal the cores from hundun's OpenMP threads.
-    CblasSgemm openblas = load_openblas();
-    if (!openblas) return 0;
+    OpenBlas openblas = load_openblas();
+    if (!openblas.sgemm) return 0;
     for (const Shape& s : shapes) {
         Problem p(s);
         double ms = median_ms([&] {
-            openblas(101, s.trans_a ? 112 : 111, s.trans_b ? 112 : 111, int(s.m), int(s.n), int(s.k), 1.0f,
-                     p.A.data(), int(p.lda), p.B.data(), int(p.ldb), 0.0f, p.C.data(), int(p.ldc));
+            openblas.sgemm(101, s.trans_a ? 112 : 111, s.trans_b ? 112 : 111, int(s.m), int(s.n), int(s.k),
+                           1.0f, p.A.data(), int(p.lda), p.B.data(), int(p.ldb), 0.0f, p.C.data(),
+                           int(p.ldc));
         });
-        print_result("openblas", "cblas_sgemm", p, ms);
+        print_result("openblas", openblas.kernel.c_str(), p, ms);
     }
     return 0;
 }

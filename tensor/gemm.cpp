@@ -1,42 +1,47 @@
 // Fast single-precision GEMM: C = alpha * op(A) * op(B) + beta * C, row-major.
 //
-// How it works (the GotoBLAS / BLIS scheme, as in "Anatomy of High-Performance Matrix Multiplication",
-// Goto & van de Geijn 2008, and "BLIS: A Framework for Rapidly Instantiating BLAS Functionality", 2015).
+// How it works: the GotoBLAS / BLIS scheme ("Anatomy of High-Performance Matrix Multiplication", Goto
+// & van de Geijn 2008; "BLIS: A Framework for Rapidly Instantiating BLAS Functionality", 2015).
 //
-// 1. The micro-kernel. The innermost piece of work is a small register tile of C, MR rows by NR columns
-//    (14 x 32 floats with AVX-512). It lives entirely in vector registers (28 zmm accumulators) for the
-//    whole inner loop. At each step k it loads one row of B's tile (NR floats, 2 vector loads), and for
-//    each of the MR rows broadcasts one element of A and does a fused multiply-add:
+// 1. The micro-kernel. The innermost piece of work is a small register tile of C, MR rows by NR
+//    columns (16 x 16 floats with AVX-512). It stays in vector registers (16 zmm accumulators, one
+//    per row) for the whole inner loop over k. At each step it loads one row of B's tile (16 floats,
+//    one vector) and, for each of the 16 rows, broadcasts one element of A and does a fused
+//    multiply-add:
 //        C_tile[i, :] += A[i, k] * B[k, :]        (a rank-1 update of the tile)
-//    That is 28 FMAs for 2 loads + 14 broadcasts: the FMA units, not memory, are the bottleneck. After
-//    kc steps the tile is scaled by alpha and added to beta * C in memory, once.
+//    16 FMAs need 1 load and 16 broadcasts from L1, which Zen 4 issues alongside: the FMA units are
+//    the bottleneck, as they should be. After kc steps the tile is scaled by alpha and added to
+//    beta * C in memory, once.
 //
-// 2. Packing. The micro-kernel wants its A values as MR numbers side by side for each k, and its B
-//    values as NR numbers side by side for each k, read strictly sequentially. So before multiplying,
-//    a block of op(A) is copied into "micro-panels" of MR rows (k-major: a[k * MR + i]) and a block of
-//    op(B) into micro-panels of NR columns (b[k * NR + j]). This copy is where transposition happens:
-//    A^T or B^T costs nothing extra, the packing routine just reads the stored matrix the other way.
-//    Rows/columns past the edge of the matrix are packed as zeros, so the kernel always computes a full
-//    tile; edge tiles are computed into a small scratch tile and only the valid part is written to C.
+// 2. Packing. The micro-kernel wants MR values of A side by side for each k, and NR values of B side
+//    by side for each k, read strictly in order. So before multiplying, a block of op(A) is copied
+//    into "micro-panels" of MR rows (k-major: a[k * MR + i]) and a block of op(B) into micro-panels
+//    of NR columns (b[k * NR + j]). That copy is where transposition happens: A^T or B^T only changes
+//    which way the packing routine walks the stored matrix (a 16 x 16 in-register transpose when it
+//    has to walk across rows). Rows and columns past the edge of the matrix are packed as zeros, so
+//    the kernel always computes a full tile; edge tiles go to a small scratch tile and only their
+//    valid part is written to C.
 //
 // 3. Cache blocking. Packing costs memory traffic, so every packed value must be reused many times
-//    while it is still in a fast cache. Five loops around the micro-kernel arrange this:
-//        for jc in N step NC:                 B block  [KC x NC]  packed once, stays in L3
+//    while it sits in a fast cache. Five loops around the micro-kernel arrange this:
+//        for jc in N step NC:                 B block [KC x NC], packed once, lives in L2/L3
 //          for pc in K step KC:
 //            pack B[pc:pc+KC, jc:jc+NC]
-//            for ic in M step MC:             A block  [MC x KC]  packed, stays in L2
+//            for ic in M step MC:             A block [MC x KC], packed, lives in L2
 //              pack A[ic:ic+MC, pc:pc+KC]
-//              for jr in NC step NR:          B micro-panel [KC x NR] stays in L1 ...
-//                for ir in MC step MR:        ... while MC/MR A micro-panels stream past it from L2
+//              for jr in NC step NR:          one B micro-panel [KC x NR] ...
+//                for ir in MC step MR:        ... is reused by all MC/MR A micro-panels of the block
 //                  micro-kernel(C[ic+ir : +MR, jc+jr : +NR])
-//    With AVX-512 on Zen 4: KC = 256, so a B micro-panel is 256 * 32 * 4 B = 32 KiB... see the block
-//    sizes next to each kernel below for the arithmetic. Each C tile is loaded and stored once per KC
-//    steps of k, so C traffic is small compared with the 2 * MR * NR * KC flops done on it.
+//    AVX-512 on Zen 4 uses KC = 512, MC = 256: a micro-panel is 512 * 16 * 4 B = 32 KiB (the size of
+//    L1), the A block 512 KiB (half of the 1 MiB L2). The kernel consumes 128 bytes of packed data per
+//    16 FMAs, about 8 bytes per cycle, well within what L2 delivers; and each C tile is loaded and
+//    stored once per 512 steps of k.
 //
-// 4. Threads. The C matrix is cut into one rectangle per thread (along M or N, whichever keeps tiles
-//    whole and the split even), and each thread runs the loops above on its rectangle with its own
-//    packing buffers: no barriers, no shared writes. Tiny products run on one thread, because waking
-//    threads costs more than the multiply.
+// 4. Threads. C is cut into one rectangle per thread (along M or N, whichever keeps the largest piece
+//    smallest), and each thread runs the loops above on its rectangle, packing its own A. When M is
+//    cut, the threads either pack B together into one shared buffer (meeting at two barriers per B
+//    block) or each packs a private copy; see choose_thread_grid for which. Tiny products run on the
+//    calling thread, because waking a thread costs more than the multiply.
 //
 // The micro-kernel is chosen at run time (AVX-512, AVX2+FMA or plain C++), so this file compiles with
 // any -march; -DHUNDUN_GEMM_GENERIC forces the plain C++ kernel (the tests build that way once too).
@@ -46,7 +51,9 @@
 // GCC 12's AVX-512 headers trip a false -Wuninitialized (GCC bug 105593, fixed in GCC 13).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 #include <omp.h>
@@ -80,23 +87,30 @@ struct MicroKernel {
 };
 
 // ---------------------------------------------------------------------------------------------------
-// Generic micro-kernel: plain C++, 6 x 16. The compiler may vectorise it; correctness is what matters.
+// Generic micro-kernel: plain C++, 6 x 16, the same rank-1 updates as the SIMD kernels. Written so
+// that GCC vectorises the j loop at any -march (one flat accumulator array, A's value hoisted); the
+// two-dimensional-array version of this loop was measured 10x slower.
 constexpr int kGenericMR = 6;
 constexpr int kGenericNR = 16;
 
 void micro_kernel_generic(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
                           float alpha, float beta) {
-    float acc[kGenericMR][kGenericNR] = {};
+    float acc[kGenericMR * kGenericNR] = {};  // acc[i * NR + j] = C_tile[i, j]
     for (int64_t k = 0; k < kc; ++k) {
-        for (int i = 0; i < kGenericMR; ++i)
-            for (int j = 0; j < kGenericNR; ++j) acc[i][j] += a[i] * b[j];
+#pragma GCC unroll 6
+        for (int i = 0; i < kGenericMR; ++i) {
+            const float a_ik = a[i];
+            for (int j = 0; j < kGenericNR; ++j) acc[i * kGenericNR + j] += a_ik * b[j];
+        }
         a += kGenericMR;
         b += kGenericNR;
     }
     for (int i = 0; i < kGenericMR; ++i) {
         float* row = c + i * ldc;
-        for (int j = 0; j < kGenericNR; ++j)
-            row[j] = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * row[j];
+        for (int j = 0; j < kGenericNR; ++j) {
+            float ab = alpha * acc[i * kGenericNR + j];
+            row[j] = beta == 0.0f ? ab : ab + beta * row[j];
+        }
     }
 }
 
@@ -216,22 +230,31 @@ __attribute__((target("avx512f"))) void transpose_16x16_avx512(const float* src,
 //   mc: the packed A block (mc x kc = 256 x 512 floats = 512 KiB) fills half of Zen 4's 1 MiB L2.
 //   nc: the packed B block (kc x nc) lives in L3; it is read once per A block, so it may be large.
 // Measured on Zen 4: kc from 256 to 512 and mc from 64 to 280 are within a few percent of each other.
+//
+// The environment variable HUNDUN_SGEMM_KERNEL=avx2 or =generic picks a narrower kernel than the CPU
+// allows, to test or compare those paths on an AVX-512 machine.
 const MicroKernel& select_micro_kernel() {
     static const MicroKernel generic{"generic", kGenericMR, kGenericNR, 120, 256, 4096,
                                      micro_kernel_generic, nullptr};
-#ifndef HUNDUN_GEMM_GENERIC
-    static const MicroKernel avx2{"avx2", kAvx2MR, 16, 120, 256, 4096, micro_kernel_avx2, nullptr};
-    static MicroKernel avx512{"avx512", kAvx512MR, 16, 256, 512, 4096, micro_kernel_avx512,
-                                    transpose_16x16_avx512};
-    if (getenv("HD_MC")) avx512.mc = atoi(getenv("HD_MC")); // TUNE
-    if (getenv("HD_KC")) avx512.kc = atoi(getenv("HD_KC")); // TUNE
-    if (getenv("HD_NC")) avx512.nc = atoi(getenv("HD_NC")); // TUNE
-    if (getenv("HD_NOTR")) avx512.transpose_16x16 = nullptr; // TUNE
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return avx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return avx2;
-#endif
+#ifdef HUNDUN_GEMM_GENERIC
     return generic;
+#else
+    static const MicroKernel avx2{"avx2", kAvx2MR, 16, 120, 256, 4096, micro_kernel_avx2, nullptr};
+    static const MicroKernel avx512{"avx512", kAvx512MR, 16, 256, 512, 4096, micro_kernel_avx512,
+                                    transpose_16x16_avx512};
+    static const MicroKernel& chosen = [&]() -> const MicroKernel& {
+        __builtin_cpu_init();
+        const char* env = std::getenv("HUNDUN_SGEMM_KERNEL");
+        std::string wanted = env ? env : "";
+        bool has_avx512 = __builtin_cpu_supports("avx512f");
+        bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        if (wanted == "generic") return generic;
+        if (has_avx512 && wanted != "avx2") return avx512;
+        if (has_avx2) return avx2;
+        return generic;
+    }();
+    return chosen;
+#endif
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -393,7 +416,7 @@ void gemm_thread(const GemmCall& g, ThreadGrid grid, int t, float* shared_packed
     // Same size as the shared buffer; for thread 0 (the caller) it is the same buffer.
     float* packed_b = grid.share_b ? shared_packed_b
                                    : tls_pack_b.get(kern.kc * std::min(kern.nc, tiles_n * nr));
-    alignas(64) float edge_tile[16 * 16];  // scratch tile for the ragged right/bottom edges
+    alignas(64) float edge_tile[16 * 16];  // ragged edge tiles (mr * nr <= 256 for every kernel)
 
     for (int64_t jc = 0; jc < g.N; jc += kern.nc) {
         int64_t nc = std::min(kern.nc, g.N - jc);
@@ -499,7 +522,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
     // The shared packed B block [kc x nc] belongs to the calling thread (thread 0 of the team).
     float* packed_b = tls_pack_b.get(kern.kc * std::min(kern.nc, (N + kern.nr - 1) / kern.nr * kern.nr));
 
-    // Below about 1.5 million flops (an 90 x 90 x 90 product, ~15 us) waking a second thread costs
+    // Below about 1.5 million flops (a 90 x 90 x 90 product, ~15 us) waking a second thread costs
     // more than it saves. Inside someone else's parallel region, stay on the calling thread.
     int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
     if (2.0 * double(M) * double(N) * double(K) < 1.5e6) threads = 1;

@@ -136,7 +136,8 @@ TEST(Gemm, PaddedLeadingDimensions) {
 
 TEST(Gemm, AlphaAndBeta) {
     for (float alpha : {0.0f, 1.0f, 0.5f, -2.0f})
-        for (float beta : {0.0f, 1.0f, 0.5f}) expect_matches_reference({false, true, 33, 47, 21, alpha, beta});
+        for (float beta : {0.0f, 1.0f, 0.5f})
+            expect_matches_reference({false, true, 33, 47, 21, alpha, beta});
 }
 
 TEST(Gemm, BetaZeroOverwritesNaN) {

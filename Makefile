@@ -112,7 +112,7 @@ lesson-%:
 demo: $(LESSON_BINS)
 	@scripts/demo.sh $(BUILD)
 
-# make weights: trains the shipped weights/*.safetensors with fixed seeds (about 10 minutes on 2 cores) and
+# make weights: trains the shipped weights/*.safetensors with fixed seeds (about 15 minutes on 2 cores) and
 # writes weights/README.md with each file's command, seed, training time and metrics.
 .PHONY: weights
 weights: $(BUILD)/hundun

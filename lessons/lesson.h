@@ -4,6 +4,8 @@
 //   --smoke     a few seconds with tiny settings (make test runs every lesson this way)
 //   --seed N    a different, repeatable run (default 0)
 //   --out DIR   where pictures go (default out/<lesson>)
+//   --pretrained / --train   lessons with a trained model: load the project's shipped weights (weights/),
+//                            or train a short run here (by default each lesson picks; see its README)
 #pragma once
 
 #include <fmt/format.h>
@@ -21,6 +23,8 @@ struct Options {
   bool smoke = false;
   uint64_t seed = 0;
   std::string out;
+  bool pretrained = false;  // --pretrained
+  bool train = false;       // --train
 };
 
 inline Options parse_options(int argc, char** argv, const std::string& name, const std::string& what) {
@@ -43,14 +47,20 @@ inline Options parse_options(int argc, char** argv, const std::string& name, con
       if (v.empty() || *end) throw std::invalid_argument("--seed expects a non-negative integer, got '" + v + "'");
     } else if (a == "--out") {
       o.out = value();
+    } else if (a == "--pretrained") {
+      o.pretrained = true;
+    } else if (a == "--train") {
+      o.train = true;
     } else if (a == "--help" || a == "-h") {
-      fmt::print("{}: {}\nflags: --full (longer run)  --smoke (seconds, tiny)  --seed N  --out DIR (default out/{})\n",
+      fmt::print("{}: {}\nflags: --full (longer run)  --smoke (seconds, tiny)  --seed N  --out DIR (default out/{})\n"
+                 "       --pretrained (load the shipped weights/)  --train (train here)  [lessons with trained models]\n",
                  name, what, name);
       std::exit(0);
     } else {
       throw std::invalid_argument("unknown flag '" + a + "' (try --help)");
     }
   }
+  if (o.pretrained && o.train) throw std::invalid_argument("--pretrained and --train exclude each other: pick one");
   std::filesystem::create_directories(o.out);
   return o;
 }

@@ -14,20 +14,20 @@ namespace hd {
 
 constexpr int64_t kSide = 28, kPixels = kSide * kSide;
 
-Variable as_images(const Variable& x, const std::string& model) {
+Variable as_images(const Variable& x, const Module& model) {
   const Shape& s = x.shape();
   bool ok = (s.size() == 4 && s[1] == 1 && s[2] == kSide && s[3] == kSide) ||
             (s.size() == 3 && s[1] == kSide && s[2] == kSide) || (s.size() == 2 && s[1] == kPixels);
   if (!ok || s[0] == 0)
     throw std::invalid_argument(
-        fmt::format("{}: expected images [B, 1, 28, 28] or [B, 784] with B >= 1, got {}", model, shape_str(s)));
+        fmt::format("{}: expected images [B, 1, 28, 28] or [B, 784] with B >= 1, got {}", model.describe(), shape_str(s)));
   return reshape(x, {s[0], 1, kSide, kSide});
 }
 
-void check_latents(const Variable& z, int64_t latent_dim, const std::string& model) {
+void check_latents(const Variable& z, int64_t latent_dim, const Module& model) {
   if (z.dim() != 2 || z.size(1) != latent_dim || z.size(0) == 0)
     throw std::invalid_argument(
-        fmt::format("{}: expected latents [B, {}] with B >= 1, got {}", model, latent_dim, shape_str(z.shape())));
+        fmt::format("{}: expected latents [B, {}] with B >= 1, got {}", model.describe(), latent_dim, shape_str(z.shape())));
 }
 
 Autoencoder::Autoencoder(AutoencoderOptions opts, Generator& gen) : options(opts) {
@@ -61,17 +61,17 @@ Autoencoder::Autoencoder(AutoencoderOptions opts, Generator& gen) : options(opts
   register_module("decoder", decoder);
 }
 
-Variable Autoencoder::encode(const Variable& images) { return encoder->forward(as_images(images, describe())); }
+Variable Autoencoder::encode(const Variable& images) { return encoder->forward(as_images(images, *this)); }
 
 Variable Autoencoder::decode(const Variable& z) {
-  check_latents(z, options.latent_dim, describe());
+  check_latents(z, options.latent_dim, *this);
   return decoder->forward(z);
 }
 
 Variable Autoencoder::forward(const Variable& images) { return decode(encode(images)); }
 
 Variable Autoencoder::loss(const Variable& images) {
-  Variable x = as_images(images, describe());
+  Variable x = as_images(images, *this);
   Variable logits = forward(x);
   const float per_image = 1.f / static_cast<float>(x.size(0));  // sum over pixels and batch, / B
   if (options.loss == ReconstructionLoss::BinaryCrossEntropy)

@@ -63,11 +63,11 @@ class Autoencoder : public Module {
 };
 
 // Shared by the autoencoder and the VAE: accepts images as [B, 1, 28, 28], [B, 28, 28] or [B, 784]
-// and returns them as [B, 1, 28, 28] (a view). Throws std::invalid_argument "<model>: expected images
-// [B, 1, 28, 28] or [B, 784], got <shape>" for anything else.
-Variable as_images(const Variable& x, const std::string& model);
+// and returns them as [B, 1, 28, 28] (a view). Throws std::invalid_argument "<model.describe()>: expected
+// images [B, 1, 28, 28] or [B, 784], got <shape>" for anything else.
+Variable as_images(const Variable& x, const Module& model);
 
-// Checks z: [B, latent_dim]; throws "<model>: expected latents [B, <latent_dim>], got <shape>".
-void check_latents(const Variable& z, int64_t latent_dim, const std::string& model);
+// Checks z: [B, latent_dim]; throws "<model.describe()>: expected latents [B, <latent_dim>], got <shape>".
+void check_latents(const Variable& z, int64_t latent_dim, const Module& model);
 
 }  // namespace hd

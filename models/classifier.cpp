@@ -15,8 +15,10 @@ namespace hd {
 // ----------------------------------------------------------------------------------------- the CNN
 
 Classifier::Classifier(Generator& gen) {
-  conv1 = register_module("conv1", std::make_shared<Conv2d>(1, 32, 3, /*stride=*/1, /*padding=*/1, 1, true, gen));
-  conv2 = register_module("conv2", std::make_shared<Conv2d>(32, 64, 3, /*stride=*/1, /*padding=*/1, 1, true, gen));
+  conv1 = register_module("conv1", std::make_shared<Conv2d>(1, 32, 3, /*stride=*/1, /*padding=*/1, 1, false, gen));
+  bn1 = register_module("bn1", std::make_shared<BatchNorm2d>(32));
+  conv2 = register_module("conv2", std::make_shared<Conv2d>(32, 64, 3, /*stride=*/1, /*padding=*/1, 1, false, gen));
+  bn2 = register_module("bn2", std::make_shared<BatchNorm2d>(64));
   fc1 = register_module("fc1", std::make_shared<Linear>(64 * 7 * 7, 128, gen));
   fc2 = register_module("fc2", std::make_shared<Linear>(128, 10, gen));
 }
@@ -25,9 +27,9 @@ Variable Classifier::features(const Variable& x) {
   if (x.dim() != 4 || x.size(1) != 1 || x.size(2) != 28 || x.size(3) != 28)
     throw std::invalid_argument(
         fmt::format("Classifier: expected images [B, 1, 28, 28], got {}", shape_str(x.shape())));
-  Variable h = max_pool2d(relu(conv1->forward(x)), 2);  // [B, 32, 14, 14]
-  h = max_pool2d(relu(conv2->forward(h)), 2);           // [B, 64, 7, 7]
-  return relu(fc1->forward(flatten(h, 1)));             // [B, 128]
+  Variable h = max_pool2d(relu(bn1->forward(conv1->forward(x))), 2);  // [B, 32, 14, 14]
+  h = max_pool2d(relu(bn2->forward(conv2->forward(h))), 2);           // [B, 64, 7, 7]
+  return relu(fc1->forward(flatten(h, 1)));                            // [B, 128]
 }
 
 Variable Classifier::forward(const Variable& x) { return fc2->forward(features(x)); }

@@ -5,17 +5,22 @@
 // its penultimate activations, the "features", are the space in which the Fréchet distance (FD, the
 // FID of Heusel et al. 2017 with this network in place of Inception) compares generated and real images.
 //
-// Classifier is a small CNN (about 90% test accuracy after two epochs; ~421k parameters):
+// Classifier is a small CNN of 422k parameters. Trained as `hundun train classifier` does it (Adam,
+// lr 1e-3 decaying along a cosine to 0, batch 128, two epochs) it reaches 90.6-90.8% test accuracy
+// (seeds 0, 1, 2). Batch normalisation (Ioffe & Szegedy 2015) after each convolution is what gets it
+// past 90% that fast: without it the same network has 88% after two epochs and 89.7% after three.
 //
 //   x [B, 1, 28, 28]
-//   conv1  Conv2d(1, 32, 3, padding 1), ReLU, MaxPool 2   -> [B, 32, 14, 14]
-//   conv2  Conv2d(32, 64, 3, padding 1), ReLU, MaxPool 2  -> [B, 64, 7, 7]
-//   Flatten, fc1  Linear(3136, 128), ReLU                  -> [B, 128]   features(x)
-//   fc2  Linear(128, 10)                                   -> [B, 10]    forward(x): logits
+//   conv1  Conv2d(1, 32, 3, padding 1, no bias), bn1 BatchNorm2d(32), ReLU, MaxPool 2   -> [B, 32, 14, 14]
+//   conv2  Conv2d(32, 64, 3, padding 1, no bias), bn2 BatchNorm2d(64), ReLU, MaxPool 2  -> [B, 64, 7, 7]
+//   Flatten, fc1  Linear(3136, 128), ReLU                          -> [B, 128]  features(x)
+//   fc2  Linear(128, 10)                                           -> [B, 10]   forward(x): the logits
+// (A convolution followed by batch norm needs no bias: the normalisation subtracts it again.)
 //
 // MLPClassifier (Flatten, Linear(784, hidden), ReLU, Linear(hidden, 10)) is the same idea small enough
-// for a unit test. The parameter names ("conv1.weight", "fc2.bias") are those of the PyTorch twin in
-// bench/torch/classifier.py, and the layers are built in its order, so one seed gives both the same weights.
+// for a unit test. The parameter names ("conv1.weight", "bn1.running_mean", "fc2.bias") are those of
+// the PyTorch twin in bench/torch/classifier.py, and the layers are built in its order, so one seed
+// gives both the same initial weights.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +54,7 @@ class Classifier : public ImageClassifier {
   std::string describe() const override { return "Classifier()"; }
 
   std::shared_ptr<Conv2d> conv1, conv2;
+  std::shared_ptr<BatchNorm2d> bn1, bn2;
   std::shared_ptr<Linear> fc1, fc2;
 };
 

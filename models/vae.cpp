@@ -33,7 +33,7 @@ VAE::VAE(VaeOptions opts, Generator& gen) : options(opts) {
 }
 
 VAE::Posterior VAE::encode(const Variable& images) {
-  Variable x = as_images(images, describe());
+  Variable x = as_images(images, *this);
   x = reshape(x, {x.size(0), kPixels});
   Variable h1 = relu((*fc1)(x));
   return {(*fc21)(h1), (*fc22)(h1)};
@@ -47,7 +47,7 @@ Variable VAE::reparameterize(const Variable& mu, const Variable& logvar, Generat
 }
 
 Variable VAE::decode(const Variable& z) {
-  check_latents(z, options.latent_dim, describe());
+  check_latents(z, options.latent_dim, *this);
   Variable h3 = relu((*fc3)(z));
   return reshape((*fc4)(h3), {z.size(0), 1, 28, 28});
 }
@@ -63,7 +63,7 @@ Variable VAE::forward(const Variable& images) { return decode(encode(images).mu)
 VAE::Loss VAE::loss(const Variable& images, Generator& gen, Reduction reduction) {
   if (reduction == Reduction::None)
     throw std::invalid_argument("VAE::loss: reduction must be Mean (per image) or Sum (over the batch)");
-  Variable x = as_images(images, describe());
+  Variable x = as_images(images, *this);
   Output out = forward(x, gen);
 
   // -log p(x | z), summed over every pixel of the batch

@@ -35,7 +35,8 @@ void parallel_range(int64_t n, int64_t min_parallel, Body body) {
     body(int64_t{0}, n);
     return;
   }
-  const int64_t pieces = std::max<int64_t>(1, std::min<int64_t>(threads * 4, n / std::max<int64_t>(1, min_parallel / 4)));
+  const int64_t grain = std::max<int64_t>(1, min_parallel / 4);
+  const int64_t pieces = std::clamp<int64_t>(n / grain, 1, threads * 4);
   const int64_t step = ((n + pieces - 1) / pieces + 15) / 16 * 16;
 #pragma omp parallel for schedule(static)
   for (int64_t p = 0; p < pieces; ++p) body(std::min(n, p * step), std::min(n, (p + 1) * step));

@@ -47,10 +47,11 @@ TEST(Classifier, ParameterNamesMatchThePyTorchTwin) {
   Classifier model;
   std::vector<std::string> names;
   for (const auto& [name, p] : model.named_parameters()) names.push_back(name);
-  EXPECT_EQ(names, (std::vector<std::string>{"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight",
-                                             "fc1.bias", "fc2.weight", "fc2.bias"}));
-  // 32*1*9 + 32 + 64*32*9 + 64 + 3136*128 + 128 + 128*10 + 10
-  EXPECT_EQ(model.num_parameters(), 421642);
+  EXPECT_EQ(names, (std::vector<std::string>{"conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "bn2.weight",
+                                             "bn2.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}));
+  // conv1 32*1*9, bn1 2*32, conv2 64*32*9, bn2 2*64, fc1 3136*128 + 128, fc2 128*10 + 10
+  EXPECT_EQ(model.num_parameters(), 421738);
+  EXPECT_EQ(model.named_buffers().size(), 6u);  // running_mean, running_var, num_batches_tracked per BatchNorm
 }
 
 TEST(Classifier, RejectsImagesOfTheWrongShape) {

@@ -48,6 +48,19 @@ TEST(VAE, HasPytorchExamplesLayers) {
   EXPECT_EQ(model.num_parameters(), (784 * 400 + 400) + 2 * (400 * 20 + 20) + (20 * 400 + 400) + (400 * 784 + 784));
 }
 
+TEST(VAE, StartsFromPytorchExamplesWeights) {
+  // torch.manual_seed(1); model = VAE() (bench/torch/vae.py):
+  //   model.fc1.weight[0, :3] = [0.018402257934212685, -0.015763510018587112, -0.0069236247800290585]
+  //   model.fc4.bias[-1] = 0.033996451646089554
+  Generator gen(1);
+  VAE model({}, gen);
+  const float* w = model.fc1->weight.data().data();
+  EXPECT_FLOAT_EQ(w[0], 0.018402257934212685f);
+  EXPECT_FLOAT_EQ(w[1], -0.015763510018587112f);
+  EXPECT_FLOAT_EQ(w[2], -0.0069236247800290585f);
+  EXPECT_FLOAT_EQ(model.fc4->bias.data().data()[783], 0.033996451646089554f);
+}
+
 TEST(VAE, Shapes) {
   Generator gen(0);
   VAE model({}, gen);
@@ -212,6 +225,21 @@ TEST(VAE, GaussianDecoderWithLearnedSigma) {
   loss.total.backward();
   EXPECT_TRUE(model.log_sigma.grad().defined());
   EXPECT_NE(model.describe().find("gaussian(learned sigma)"), std::string::npos);
+}
+
+TEST(VAE, GaussianDecoderWithFixedSigmaIsAGaussianNegativeLogLikelihood) {
+  // sigma = 1: -log p(x | z) = sum_j (x_j - x_hat_j)^2 / 2 + 784 log(2 pi) / 2 per image.
+  Generator init(13);
+  VAE model({.latent_dim = 4, .hidden = 32, .likelihood = Likelihood::Gaussian, .sigma = 1.f}, init);
+  EXPECT_FALSE(model.log_sigma.defined());
+  Tensor x = toy_images(2, 3);
+  Generator g1(4), g2(4);
+  VAE::Loss loss = model.loss(x, g1);
+  Tensor mean_image = sigmoid(model.forward(x, g2).logits.data());
+  double expected = 0;
+  for (int64_t i = 0; i < x.numel(); ++i) expected += 0.5 * std::pow(x.data()[i] - mean_image.data()[i], 2);
+  expected = expected / 2 + 784 * 0.5 * std::log(2 * M_PI);
+  EXPECT_NEAR(loss.reconstruction.item(), expected, 1e-4 * expected);
 }
 
 TEST(VAE, WrongShapesNameTheModelAndShapes) {

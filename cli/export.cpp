@@ -1,0 +1,59 @@
+// `hundun export` — a training checkpoint made small enough to ship: the model's weights and the
+// metadata, without Adam's moments (two more copies of every weight) or the random generator.
+//
+//   hundun export --ckpt out/vae/checkpoint.safetensors --out weights/vae.safetensors
+//
+// Works for every checkpoint `hundun train ...` writes: the model is rebuilt from the metadata, the
+// weights loaded (so a damaged file is caught here, not by whoever downloads it) and saved again with
+// save_checkpoint(path, model, nullptr, nullptr, info). The result loads wherever the full checkpoint
+// did, except into --resume, which needs the optimizer.
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "cli/args.h"
+#include "cli/command.h"
+#include "cli/generative.h"
+
+namespace hd::cli {
+namespace {
+
+int export_weights(const std::vector<std::string>& words) {
+  ArgParser args("hundun export",
+                 "Copies a checkpoint of 'hundun train classifier|ae|vae' without the optimizer's state and the\n"
+                 "generator: the model's weights, the step, the epoch and the metadata only.");
+  args.option("--ckpt", "FILE", "the training checkpoint");
+  args.option("--out", "FILE", "where the weights go");
+  args.parse(words);
+  if (args.help_requested()) {
+    fmt::print("{}", args.help());
+    return 0;
+  }
+  const std::string ckpt = args.get_required("--ckpt"), out = args.get_required("--out");
+  if (std::filesystem::exists(out) && std::filesystem::equivalent(ckpt, out))
+    throw UsageError("--out is the same file as --ckpt; write the weights somewhere else");
+
+  const CheckpointInfo info = read_checkpoint_info(ckpt);
+  auto trained_by = info.metadata.find("trained_by");
+  std::string description;
+  if (trained_by != info.metadata.end() && trained_by->second == "hundun train classifier") {
+    std::shared_ptr<ImageClassifier> classifier = load_classifier(ckpt);
+    description = classifier->describe();
+    save_checkpoint(out, *classifier, nullptr, nullptr, info);
+  } else {
+    GenerativeModel model(spec_from_metadata(info.metadata, ckpt));
+    load_checkpoint(ckpt, model.module());
+    description = model.describe();
+    save_checkpoint(out, model.module(), nullptr, nullptr, info);
+  }
+  const double mb = static_cast<double>(std::filesystem::file_size(out)) / 1e6;
+  fmt::print("{}: {}, epoch {}, step {}\n", ckpt, description, info.epoch, info.step);
+  print_wrote(out, fmt::format("model weights and metadata, {:.2f} MB", mb));
+  return 0;
+}
+
+const bool registered = register_command(
+    {"export", "strip a training checkpoint down to the model's weights (for shipping)", export_weights});
+
+}  // namespace
+}  // namespace hd::cli

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# make weights: trains the project's shipped weights with fixed seeds and writes weights/README.md.
+#
+#   scripts/make_weights.sh [build/hundun]        (what `make weights` runs; about 15 minutes on 2 quiet cores)
+#
+# Each model is trained by `hundun train ...` into out/weights/<name>/ (checkpoint, log, pictures), then
+# `hundun export` strips the checkpoint to the model's weights and metadata (no optimizer state) into
+# weights/<name>.safetensors, and `hundun eval ...` measures it. The README records, per file, the exact
+# command, the seed, the training time and the evaluation's output. tests/test_weights.cpp checks the
+# files against the code afterwards.
+set -euo pipefail
+hundun=${1:-build/hundun}
+work=out/weights
+readme=weights/README.md
+mkdir -p weights "$work"
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+code=$(git describe --always --dirty 2>/dev/null || echo "unknown")
+sections=()
+
+# train NAME SEED TRAIN_ARGS...: trains, exports, and remembers the command and its time for the README.
+train() {
+  local name=$1 seed=$2; shift 2
+  local command="hundun $* --seed $seed --out $work/$name"
+  echo
+  echo "################ weights/$name.safetensors: $command"
+  rm -rf "${work:?}/$name"  # no pictures of an older run mixed in
+  local start=$EPOCHREALTIME
+  "$hundun" "$@" --seed "$seed" --out "$work/$name" | tee "$work/$name.train.txt"
+  local seconds
+  seconds=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", b - a}')
+  "$hundun" export --ckpt "$work/$name/checkpoint.safetensors" --out "weights/$name.safetensors"
+  trained_command[$name]=$command
+  trained_seed[$name]=$seed
+  trained_seconds[$name]=$seconds
+}
+declare -A trained_command trained_seed trained_seconds
+
+# section NAME WHAT EVAL_ARGS...: evaluates weights/NAME.safetensors and adds its part of the README.
+section() {
+  local name=$1 what=$2; shift 2
+  local eval_command="hundun $* --ckpt weights/$name.safetensors"
+  local result
+  result=$("$hundun" "$@" --ckpt "weights/$name.safetensors")
+  echo "$result"
+  local size
+  size=$(awk -v b="$(stat -c %s "weights/$name.safetensors")" 'BEGIN{printf "%.2f", b / 1e6}')
+  local last_epoch
+  last_epoch=$(grep '^epoch ' "$work/$name.train.txt" | tail -1)
+  sections+=("## \`$name.safetensors\` — $what
+
+- trained by: \`${trained_command[$name]}\`, then \`hundun export\` (weights and metadata only, $size MB)
+- seed: ${trained_seed[$name]}
+- training time: ${trained_seconds[$name]} s (wall clock, including the per-epoch test pass and pictures)
+- last epoch: \`$last_epoch\`
+- evaluated by: \`$eval_command\`
+
+\`\`\`
+$result
+\`\`\`
+")
+}
+
+total_start=$SECONDS
+train classifier 0 train classifier --model cnn --epochs 5
+train ae 1 train ae --epochs 10
+train vae 1 train vae --epochs 10
+train vae2d 1 train vae --latent 2 --epochs 10
+
+echo
+echo "################ evaluating the shipped weights"
+section classifier "the CNN judge of models/classifier.h (Fréchet distance features, class coverage)" eval classifier
+section ae "the MLP autoencoder of models/autoencoder.h, 784-400-20-400-784" eval ae --classifier weights/classifier.safetensors
+section vae "pytorch/examples' VAE of models/vae.h, 784-400-20, Bernoulli decoder, 10 epochs" eval vae --classifier weights/classifier.safetensors
+section vae2d "the same VAE with a 2-D latent space (a drawable map)" eval vae --classifier weights/classifier.safetensors
+
+{
+  cat <<EOF
+# Shipped weights
+
+Written by \`make weights\` (scripts/make_weights.sh) on $(date -u +%Y-%m-%d), code \`$code\`,
+$(nproc) cores ($cpu), $((SECONDS - total_start)) s in all. Every number below is the output of
+the command shown; the training runs' logs, loss curves and per-epoch pictures are in \`$work/\`
+(not committed). Training times depend on what else the machine was doing.
+
+Each file is a checkpoint (nn/checkpoint.h) holding the model's weights and, as metadata, which model it
+is and the run's settings and history; the optimizer's state is stripped (\`hundun export\`), so the
+files cannot be \`--resume\`d. They are what the lessons load (\`--pretrained\`) and what \`hundun eval\`
+judges with (\`weights/classifier.safetensors\` is its default \`--classifier\`). Try, for example:
+
+    build/hundun sample vae --ckpt weights/vae.safetensors -n 64 --out vae_samples.png
+    build/hundun sample ae --ckpt weights/ae.safetensors -n 64 --out ae_samples.png
+    build/hundun interpolate vae --ckpt weights/vae2d.safetensors --out walk.png
+
+\`tests/test_weights.cpp\` loads every file and checks its metric on a part of the test set, so the
+weights cannot silently go stale against the code; after changing a model, run \`make weights\` again.
+
+EOF
+  for s in "${sections[@]}"; do echo "$s"; done
+} >"$readme"
+echo
+echo "wrote $readme"
+ls -l weights/

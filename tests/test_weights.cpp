@@ -1,0 +1,131 @@
+// The shipped weights (weights/*.safetensors, written by `make weights`) against today's code: each file
+// must load into the model its metadata names and still score on a part of the test set what it scored
+// when it was trained. A change to a model that breaks them fails here, not in front of the lecture.
+//
+// The bounds are the values measured when the weights were made (weights/README.md) plus a margin; a
+// missing file is a failure telling to run `make weights`.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "data/fashion_mnist.h"
+#include "data/loader.h"
+#include "models/autoencoder.h"
+#include "models/classifier.h"
+#include "models/vae.h"
+#include "nn/checkpoint.h"
+#include "tensor/safetensors.h"
+
+namespace hd {
+
+// Per image, nats, on the first 1000 test images: the value measured when the weights were made
+// (weights/README.md, 2026-11), plus 2%. An untrained model scores about 540.
+constexpr double kAutoencoderBound = 219.2;  // measured 214.86
+constexpr double kVaeBound = 248.5;          // measured 243.61
+constexpr double kVae2dBound = 269.4;        // measured 264.13
+
+static std::string shipped(const std::string& name) {
+  return std::string(HUNDUN_SOURCE_DIR) + "/weights/" + name + ".safetensors";
+}
+
+static const std::string& metadata(const CheckpointInfo& info, const std::string& key) {
+  static const std::string none;
+  auto it = info.metadata.find(key);
+  return it == info.metadata.end() ? none : it->second;
+}
+
+class ShippedWeights : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (std::filesystem::exists(default_fashion_mnist_dir() + "/t10k-images-idx3-ubyte.gz") ||
+        std::filesystem::exists(default_fashion_mnist_dir() + "/t10k-images-idx3-ubyte"))
+      test_ = new Dataset(load_fashion_mnist(false));
+  }
+  static void TearDownTestSuite() {
+    delete test_;
+    test_ = nullptr;
+  }
+
+  // The checkpoint's metadata, after checking the file is there, small and without optimizer state.
+  CheckpointInfo open(const std::string& name) {
+    const std::string path = shipped(name);
+    if (!std::filesystem::exists(path)) {
+      ADD_FAILURE() << path << " is missing: run `make weights` to train and write the shipped weights";
+      return {};
+    }
+    EXPECT_LT(std::filesystem::file_size(path), 5'000'000u) << path;
+    for (const auto& [key, tensor] : load_safetensors(path).tensors)
+      EXPECT_EQ(key.rfind("model.", 0), 0u) << path << " holds " << key << ": export it with `hundun export`";
+    return read_checkpoint_info(path);
+  }
+
+  // The first n test images (no shuffling: the same images every run).
+  static Tensor test_images(int64_t n) { return subset(*test_, n, /*seed=*/0).images; }
+
+  static Dataset* test_;
+};
+Dataset* ShippedWeights::test_ = nullptr;
+
+#define REQUIRE_DATA() \
+  if (!test_) GTEST_SKIP() << "Fashion-MNIST is not installed (make deps)"
+
+TEST_F(ShippedWeights, ClassifierStillClassifies) {
+  REQUIRE_DATA();
+  const CheckpointInfo info = open("classifier");
+  if (info.metadata.empty()) return;
+  EXPECT_EQ(metadata(info, "trained_by"), "hundun train classifier");
+  std::shared_ptr<ImageClassifier> model = make_classifier(metadata(info, "model"));
+  load_checkpoint(shipped("classifier"), *model);
+  const ClassifierMetrics m = evaluate(*model, subset(*test_, 2000, /*seed=*/0));
+  EXPECT_GE(m.accuracy, 0.88) << "test accuracy on the first 2000 test images";
+}
+
+// ae.safetensors: the MLP autoencoder; reconstruction BCE per image on the first 1000 test images.
+TEST_F(ShippedWeights, AutoencoderStillReconstructs) {
+  REQUIRE_DATA();
+  const CheckpointInfo info = open("ae");
+  if (info.metadata.empty()) return;
+  ASSERT_EQ(metadata(info, "model"), "ae");
+  ASSERT_EQ(metadata(info, "arch"), "mlp");
+  AutoencoderOptions o;
+  o.latent_dim = std::stoll(metadata(info, "latent_dim"));
+  o.hidden = std::stoll(metadata(info, "hidden"));
+  Autoencoder model(o);
+  load_checkpoint(shipped("ae"), model);
+  NoGradGuard no_grad;
+  const double loss = model.loss(test_images(1000)).item();
+  EXPECT_LT(loss, kAutoencoderBound) << "reconstruction BCE per image on the first 1000 test images";
+}
+
+// The negative ELBO per image on the first 1000 test images, one z per image from Generator(0) (what
+// `hundun eval vae --test-size 1000` prints).
+static double negative_elbo(const std::string& name, const CheckpointInfo& info, const Tensor& images) {
+  VaeOptions o;
+  o.latent_dim = std::stoll(metadata(info, "latent_dim"));
+  o.hidden = std::stoll(metadata(info, "hidden"));
+  VAE model(o);
+  load_checkpoint(shipped(name), model);
+  NoGradGuard no_grad;
+  Generator gen(0);
+  return model.loss(images, gen).total.item();
+}
+
+TEST_F(ShippedWeights, VaeStillFitsTheTestSet) {
+  REQUIRE_DATA();
+  const CheckpointInfo info = open("vae");
+  if (info.metadata.empty()) return;
+  ASSERT_EQ(metadata(info, "model"), "vae");
+  EXPECT_EQ(metadata(info, "latent_dim"), "20");
+  EXPECT_LT(negative_elbo("vae", info, test_images(1000)), kVaeBound) << "negative ELBO per image on the first 1000 test images";
+}
+
+TEST_F(ShippedWeights, Vae2dStillFitsTheTestSet) {
+  REQUIRE_DATA();
+  const CheckpointInfo info = open("vae2d");
+  if (info.metadata.empty()) return;
+  ASSERT_EQ(metadata(info, "model"), "vae");
+  EXPECT_EQ(metadata(info, "latent_dim"), "2");
+  EXPECT_LT(negative_elbo("vae2d", info, test_images(1000)), kVae2dBound) << "negative ELBO per image on the first 1000 test images";
+}
+
+}  // namespace hd

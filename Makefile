@@ -92,7 +92,7 @@ $(CLI_BIN): $(CLI_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB)
 endif
 
 # Every test binary, then every lesson with --smoke; exit codes checked, one summary line at the end.
-test: $(TEST_BINS) $(LESSON_BINS)
+test: $(TEST_BINS) $(LESSON_BINS) $(CLI_BIN)
 	@scripts/run_tests.sh $(BUILD) $(TEST_BINS) -- $(LESSON_BINS)
 
 bench: $(BENCH_BINS)

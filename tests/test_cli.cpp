@@ -142,7 +142,7 @@ class HundunBinary : public ::testing::Test {
   void SetUp() override {
     // This test runs as <build>/tests/test_cli; the tool is <build>/hundun.
     binary_ = std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / "hundun";
-    if (!std::filesystem::exists(binary_)) GTEST_SKIP() << binary_ << " is not built (run make)";
+    if (!std::filesystem::exists(binary_)) GTEST_FAIL() << binary_ << " is not built (make test builds it)";
     dir_ = std::filesystem::temp_directory_path() / ("hundun_cli_test_" + std::to_string(getpid()));
     std::filesystem::create_directories(dir_);
   }
@@ -205,7 +205,7 @@ TEST_F(HundunBinary, MissingFilesExitOneWithOneLine) {
 // data order.
 TEST_F(HundunBinary, ResumeContinuesExactly) {
   const std::string data = default_fashion_mnist_dir() + "/train-images-idx3-ubyte";
-  if (!std::filesystem::exists(data) && !std::filesystem::exists(data + ".gz")) GTEST_SKIP() << "no Fashion-MNIST";
+  if (!std::filesystem::exists(data) && !std::filesystem::exists(data + ".gz")) GTEST_FAIL() << "no Fashion-MNIST (make deps installs dataset-fashion-mnist)";
   const std::string common = " --model mlp --train-size 512 --test-size 256 --batch 64 --seed 3 --out ";
   const std::string a = (dir_ / "a").string(), b = (dir_ / "b").string();
   RunResult r = run("train classifier --epochs 2" + common + a);

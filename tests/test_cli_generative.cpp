@@ -42,7 +42,7 @@ class GenerativeCommands : public ::testing::Test {
   void SetUp() override {
     // This test runs as <build>/tests/test_cli_generative; the tool is <build>/hundun.
     binary_ = std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / "hundun";
-    if (!std::filesystem::exists(binary_)) GTEST_SKIP() << binary_ << " is not built (run make)";
+    if (!std::filesystem::exists(binary_)) GTEST_FAIL() << binary_ << " is not built (make test builds it)";
     dir_ = std::filesystem::temp_directory_path() / ("hundun_generative_test_" + std::to_string(getpid()));
     std::filesystem::create_directories(dir_);
   }
@@ -127,7 +127,7 @@ TEST_F(GenerativeCommands, MissingOrDamagedCheckpointsExitOne) {
 
 // Two epochs straight, or one and then --resume for the second: the same log (seconds aside).
 TEST_F(GenerativeCommands, VaeResumeContinuesExactly) {
-  if (!has_fashion_mnist()) GTEST_SKIP() << "no Fashion-MNIST";
+  if (!has_fashion_mnist()) GTEST_FAIL() << "no Fashion-MNIST (make deps installs dataset-fashion-mnist)";
   const std::string a = train("a", "train vae --epochs 2 --seed 3");
   const std::string b = train("b", "train vae --epochs 1 --seed 3");
   RunResult r = run("train vae --epochs 2 --out " + path("b") + " --resume " + b);
@@ -145,7 +145,7 @@ TEST_F(GenerativeCommands, VaeResumeContinuesExactly) {
 }
 
 TEST_F(GenerativeCommands, ACheckpointOfAnotherModelIsRefused) {
-  if (!has_fashion_mnist()) GTEST_SKIP() << "no Fashion-MNIST";
+  if (!has_fashion_mnist()) GTEST_FAIL() << "no Fashion-MNIST (make deps installs dataset-fashion-mnist)";
   const std::string vae = train("vae", "train vae --epochs 1");
   const std::string ae = train("ae", "train ae --epochs 1 --latent 2");
   expect_one_line_error("sample ae --out " + path("s.png") + " --ckpt " + vae, 2,
@@ -158,7 +158,7 @@ TEST_F(GenerativeCommands, ACheckpointOfAnotherModelIsRefused) {
 }
 
 TEST_F(GenerativeCommands, SampleReconstructInterpolateWriteTheirFiles) {
-  if (!has_fashion_mnist()) GTEST_SKIP() << "no Fashion-MNIST";
+  if (!has_fashion_mnist()) GTEST_FAIL() << "no Fashion-MNIST (make deps installs dataset-fashion-mnist)";
   const std::string ckpt = train("vae", "train vae --epochs 1");
   RunResult r = run("sample vae -n 10 --ckpt " + ckpt + " --out " + path("s.png") + " --tensor " + path("s.safetensors"));
   ASSERT_EQ(r.code, 0) << r.err;
@@ -182,7 +182,7 @@ TEST_F(GenerativeCommands, SampleReconstructInterpolateWriteTheirFiles) {
 
 // `hundun eval` with --seed 0 repeats the training log's last test loss; export keeps only the model.
 TEST_F(GenerativeCommands, EvalRepeatsTheLogAndExportStripsTheOptimizer) {
-  if (!has_fashion_mnist()) GTEST_SKIP() << "no Fashion-MNIST";
+  if (!has_fashion_mnist()) GTEST_FAIL() << "no Fashion-MNIST (make deps installs dataset-fashion-mnist)";
   const std::string ckpt = train("vae", "train vae --epochs 1");
   std::smatch m;
   const std::string log = read_text(path("vae/log.jsonl"));
@@ -204,7 +204,7 @@ TEST_F(GenerativeCommands, EvalRepeatsTheLogAndExportStripsTheOptimizer) {
 
 // The whole quality report, with a small classifier as the judge.
 TEST_F(GenerativeCommands, EvalJudgesSamplesWithAClassifier) {
-  if (!has_fashion_mnist()) GTEST_SKIP() << "no Fashion-MNIST";
+  if (!has_fashion_mnist()) GTEST_FAIL() << "no Fashion-MNIST (make deps installs dataset-fashion-mnist)";
   const std::string ae = train("ae", "train ae --arch conv --epochs 1 --latent 8");
   const std::string judge = train("judge", "train classifier --model mlp --epochs 1");
   RunResult r = run("eval ae -n 64 --test-size 128 --ckpt " + ae + " --classifier " + judge);

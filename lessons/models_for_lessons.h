@@ -119,9 +119,8 @@ inline std::shared_ptr<VAE> shipped_vae(const Options& opt, const std::string& n
 // "cnn" (models/classifier.h's Classifier, with conv1) or "mlp".
 inline std::shared_ptr<ImageClassifier> shipped_classifier(const Options& opt, const std::string& name = "classifier") {
   if (!wants_shipped_weights(opt, name)) return nullptr;
-  return load_shipped<ImageClassifier>(name, [](const TensorFile& file) {
-    return make_classifier(has_entry(file, "conv1.weight") ? "cnn" : "mlp");
-  });
+  return load_shipped<ImageClassifier>(
+      name, [](const TensorFile& file) { return make_classifier(has_entry(file, "conv1.weight") ? "cnn" : "mlp"); });
 }
 
 // --- a short training run ---

@@ -3,7 +3,7 @@
 //
 // cli/ is not part of the library, so the parser's one source file is compiled into this test
 // directly. The binary tests run <build>/hundun next to this test's own folder (build/tests/test_cli
-// -> build/hundun); `make` builds it, `make test` alone does not, so they are skipped when it is missing.
+// -> build/hundun), which `make test` builds first.
 #include "cli/args.cpp"  // NOLINT(bugprone-suspicious-include): one translation unit, see above
 
 #include <gtest/gtest.h>
@@ -205,7 +205,8 @@ TEST_F(HundunBinary, MissingFilesExitOneWithOneLine) {
 // data order.
 TEST_F(HundunBinary, ResumeContinuesExactly) {
   const std::string data = default_fashion_mnist_dir() + "/train-images-idx3-ubyte";
-  if (!std::filesystem::exists(data) && !std::filesystem::exists(data + ".gz")) GTEST_FAIL() << "no Fashion-MNIST (make deps installs dataset-fashion-mnist)";
+  if (!std::filesystem::exists(data) && !std::filesystem::exists(data + ".gz"))
+    GTEST_FAIL() << "no Fashion-MNIST (make deps installs dataset-fashion-mnist)";
   const std::string common = " --model mlp --train-size 512 --test-size 256 --batch 64 --seed 3 --out ";
   const std::string a = (dir_ / "a").string(), b = (dir_ / "b").string();
   RunResult r = run("train classifier --epochs 2" + common + a);

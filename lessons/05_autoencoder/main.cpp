@@ -134,8 +134,8 @@ int main(int argc, char** argv) try {
   int64_t inside = 0;
   for (int64_t i = 0; i < codes.size(0); ++i) inside += norm_of_row(codes, i) < radius;
   const double share_inside = static_cast<double>(inside) / static_cast<double>(codes.size(0));
-  fmt::print("  95% of z ~ N(0, I) lie within distance {:.1f} of the origin; of the {} test codes, {:.1f}% do.\n", radius,
-             codes.size(0), 100 * share_inside);
+  fmt::print("  95% of z ~ N(0, I) lie within distance {:.1f} of the origin; of the {} test codes, {:.1f}% do.\n",
+             radius, codes.size(0), 100 * share_inside);
   if (share_inside < 0.2)
     fmt::print(
         "  The decoder only learned to draw the codes of real images, and training put them wherever it\n"

@@ -86,7 +86,7 @@ int main(int argc, char** argv) try {
     if (!train.images.defined()) train = load_fashion_mnist(/*train=*/true);
     return train;
   };
-  if (opt.smoke) test = subset(test, 300, opt.seed + 1);
+  if (opt.smoke) test = subset(test, 200, opt.seed + 1);
   const int64_t n_generated = opt.smoke ? 150 : 2000;  // images per model for the judge
 
   // ------------------------------------------------------------------------------------------
@@ -97,7 +97,7 @@ int main(int argc, char** argv) try {
   std::shared_ptr<ImageClassifier> judge = lesson::shipped_classifier(opt);
   if (!judge) {
     judge = make_classifier("cnn", gen);
-    lesson::TrainingBudget budget = opt.smoke  ? lesson::TrainingBudget{.images = 256, .epochs = 1, .batch = 64}
+    lesson::TrainingBudget budget = opt.smoke  ? lesson::TrainingBudget{.images = 128, .epochs = 1, .batch = 64}
                                     : opt.full ? lesson::TrainingBudget{.images = 60000, .epochs = 3}
                                                : lesson::TrainingBudget{.images = 60000, .epochs = 1};
     lesson::train_short(*judge, training_set(), budget, opt.seed, "classifier", [&](const Tensor& x, const Tensor& y) {

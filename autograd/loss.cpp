@@ -50,11 +50,17 @@ Variable binary_cross_entropy(const Variable& p, const Variable& target, Reducti
 
 Variable binary_cross_entropy_with_logits(const Variable& x, const Variable& y, Reduction reduction) {
   check_target("binary_cross_entropy_with_logits", x, y);
-  const Tensor& xd = x.data();
-  Tensor losses = hd::add(hd::sub(hd::relu(xd), hd::mul(xd, y.data())), hd::log1p(hd::exp(hd::neg(hd::abs(xd)))));
-  Variable per_element = record_op("binary_cross_entropy_with_logits", losses, {x, y}, [x, y](const Variable& g, const Variable&) {
+  const bool need_x = x.requires_grad(), need_y = y.requires_grad();
+  Tensor losses = hd::binary_cross_entropy_with_logits(x.data(), y.data());
+  Variable per_element = record_op("binary_cross_entropy_with_logits", losses, {x, y},
+                                   [x, y, need_x, need_y](const Variable& g, const Variable&) {
     // d/dx = sigmoid(x) - y,  d/dy = -x
-    return Grads{g * (sigmoid(x) - y), neg(g * x)};
+    Variable dx, dy;
+    if (need_x)  // a plain backward takes the one-pass kernel; under create_graph the rule is recorded
+      dx = grad_enabled() ? g * (sigmoid(x) - y)
+                          : Variable(hd::binary_cross_entropy_with_logits_backward(g.data(), x.data(), y.data()));
+    if (need_y) dy = neg(g * x);
+    return Grads{dx, dy};
   });
   return reduce(per_element, reduction);
 }

@@ -2,6 +2,7 @@
 
 #include "autograd/elementwise.h"
 #include "autograd/reduction.h"
+#include "autograd/shape.h"
 #include "tensor/matmul.h"
 
 namespace hd {
@@ -25,9 +26,25 @@ Variable matmul(const Variable& a, const Variable& b, bool ta, bool tb) {
                    });
 }
 
+// y = x W^T + b, with the rows of x (all its leading axes) as a batch of R samples:
+//   dx = g W          dW = g^T x  (summed over the R rows)          db = sum of g over the R rows
+// One op rather than matmul + add, so that the bias rides along in the GEMM (tensor/matmul.h) and its
+// gradient is a single column sum.
 Variable linear(const Variable& x, const Variable& weight, const Variable& bias) {
-  Variable y = matmul(x, weight, false, true);
-  return bias.defined() ? y + bias : y;
+  const Tensor no_bias;
+  Tensor y = hd::linear(x.data(), weight.data(), bias.defined() ? bias.data() : no_bias);
+  bool need_x = x.requires_grad(), need_w = weight.requires_grad(), need_b = bias.defined() && bias.requires_grad();
+  const Shape lead(x.shape().begin(), x.shape().end() - 1);
+  const int64_t rows = shape_numel(lead);
+  return record_op("linear", y, {x, weight, bias},
+                   [x, weight, rows, need_x, need_w, need_b](const Variable& g, const Variable&) {
+                     Variable rows_g = reshape(g, {rows, weight.size(0)});
+                     Variable dx, dw, db;
+                     if (need_x) dx = matmul(g, weight);
+                     if (need_w) dw = matmul(rows_g, reshape(x, {rows, weight.size(1)}), true, false);
+                     if (need_b) db = sum(rows_g, {0});
+                     return Grads{dx, dw, db};
+                   });
 }
 
 }  // namespace hd

@@ -330,6 +330,51 @@ Tensor sigmoid(const Tensor& a) { return map_unary(a, "sigmoid", [](float x) { r
 Tensor relu(const Tensor& a) { return map_unary(a, "relu", [](float x) { return x < 0.f ? 0.f : x; }); }
 Tensor square(const Tensor& a) { return map_unary(a, "square", [](float x) { return x * x; }); }
 
+// --- fused loss kernels: a loss's per-element formula in one pass instead of one pass per op ---
+
+namespace {
+
+void check_same_shape(const Tensor& a, const Tensor& b, const char* op, const char* a_name, const char* b_name) {
+  check_defined(a, op);
+  check_defined(b, op);
+  if (a.shape() != b.shape())
+    throw std::invalid_argument(fmt::format("{}: {} {} and {} {} must have the same shape", op, a_name,
+                                            shape_str(a.shape()), b_name, shape_str(b.shape())));
+}
+
+}  // namespace
+
+// max(x, 0) - x y + log(1 + e^-|x|) = -[y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))], written so that
+// e^ is only ever taken of a non-positive number (no overflow for large |x|).
+Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& y) {
+  const char* op = "binary_cross_entropy_with_logits";
+  check_same_shape(x, y, op, "input", "target");
+  Tensor out(x.shape());
+  const float *xp = x.data(), *yp = y.data();
+  float* outp = out.data();
+  parallel_range(x.numel(), kParallelMin, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float v = xp[i];
+      outp[i] = ((v < 0.f ? 0.f : v) - v * yp[i]) + fast_log1p(fast_exp(-std::fabs(v)));
+    }
+  });
+  return out;
+}
+
+// d/dx of the above is sigmoid(x) - y; times the incoming gradient g.
+Tensor binary_cross_entropy_with_logits_backward(const Tensor& g, const Tensor& x, const Tensor& y) {
+  const char* op = "binary_cross_entropy_with_logits_backward";
+  check_same_shape(x, y, op, "input", "target");
+  check_same_shape(g, x, op, "grad_output", "input");
+  Tensor out(x.shape());
+  const float *gp = g.data(), *xp = x.data(), *yp = y.data();
+  float* outp = out.data();
+  parallel_range(x.numel(), kParallelMin, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) outp[i] = gp[i] * (fast_sigmoid(xp[i]) - yp[i]);
+  });
+  return out;
+}
+
 // --- in place ---
 
 void add_(Tensor& a, const Tensor& b) {

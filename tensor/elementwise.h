@@ -58,6 +58,12 @@ Tensor sigmoid(const Tensor& a);  // 1 / (1 + e^-x), computed without overflow f
 Tensor relu(const Tensor& a);
 Tensor square(const Tensor& a);
 
+// --- fused loss kernels (same shapes, no broadcasting) ---
+// Per element: max(x, 0) - x y + log(1 + e^-|x|), the binary cross-entropy of logits x against targets y.
+Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& y);
+// Its gradient with respect to x, given the gradient g of the per-element losses: g (sigmoid(x) - y).
+Tensor binary_cross_entropy_with_logits_backward(const Tensor& g, const Tensor& x, const Tensor& y);
+
 // --- operators for readable formulas ---
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }

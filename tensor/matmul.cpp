@@ -19,6 +19,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <vector>
 
@@ -138,6 +139,27 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
           cp + i * M * N, N);
   });
   return out.reshape(final_shape);
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  if (!x.defined() || !weight.defined()) throw std::invalid_argument("linear: got an undefined input or weight");
+  if (x.dim() < 1 || weight.dim() != 2 || x.size(-1) != weight.size(1))
+    throw std::invalid_argument(fmt::format("linear: expected input [..., in] and weight [out, in], got {} and {}",
+                                            shape_str(x.shape()), shape_str(weight.shape())));
+  const int64_t in = weight.size(1), out = weight.size(0);
+  if (bias.defined() && (bias.dim() != 1 || bias.size(0) != out))
+    throw std::invalid_argument(fmt::format("linear: expected bias [{}] for weight {}, got {}", out,
+                                            shape_str(weight.shape()), shape_str(bias.shape())));
+  Shape out_shape = x.shape();
+  out_shape.back() = out;
+  Tensor y(out_shape);
+  const int64_t rows = x.numel() / std::max<int64_t>(in, 1);
+  if (y.numel() == 0) return y;
+  float* yp = y.data();
+  if (bias.defined())
+    for (int64_t r = 0; r < rows; ++r) std::copy_n(bias.data(), out, yp + r * out);
+  sgemm(false, true, rows, out, in, 1.f, x.data(), in, weight.data(), in, bias.defined() ? 1.f : 0.f, yp, out);
+  return y;
 }
 
 }  // namespace hd

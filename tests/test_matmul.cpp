@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 
+#include "tensor/elementwise.h"
 #include "tensor/matmul.h"
 #include "tensor/shape_ops.h"
 
@@ -146,6 +147,25 @@ TEST(Matmul, BatchMismatchNamesBatchShapes) {
 TEST(Matmul, ScalarsAndTransposedVectorsAreRejected) {
   expect_invalid([] { matmul(Tensor::scalar(1.f), Tensor::zeros({3})); }, {"matmul", "[]", "[3]"});
   expect_invalid([] { matmul(Tensor::zeros({3}), Tensor::zeros({3, 2}), true, false); }, {"matmul", "1-dimensional"});
+}
+
+// linear: x W^T + b in one sgemm, the bias pre-filled into the output.
+TEST(Linear, MatchesMatmulPlusBiasForAnyLeadingAxes) {
+  Tensor w = pattern({5, 4}, 1.f), b = pattern({5}, 2.f);
+  for (const Shape& x_shape : {Shape{4}, Shape{3, 4}, Shape{2, 3, 4}, Shape{0, 4}}) {
+    Tensor x = pattern(x_shape);
+    Tensor want = add(matmul(x, w, false, true), b);
+    expect_close(linear(x, w, b), want);
+    expect_close(linear(x, w, Tensor()), matmul(x, w, false, true));
+  }
+}
+
+TEST(Linear, BadShapesNameTheOpAndTheShapes) {
+  expect_invalid([] { linear(Tensor::zeros({3, 4}), Tensor::zeros({5, 3}), Tensor()); }, {"linear", "[3, 4]", "[5, 3]"});
+  expect_invalid([] { linear(Tensor::zeros({3, 4}), Tensor::zeros({4}), Tensor()); }, {"linear", "weight [out, in]"});
+  expect_invalid([] { linear(Tensor::scalar(1.f), Tensor::zeros({5, 1}), Tensor()); }, {"linear", "[]"});
+  expect_invalid([] { linear(Tensor::zeros({3, 4}), Tensor::zeros({5, 4}), Tensor::zeros({4})); },
+                 {"linear", "bias [5]", "[4]"});
 }
 
 }  // namespace

@@ -15,10 +15,15 @@ Differences, for a fair speed comparison: Fashion-MNIST instead of MNIST, read w
 /usr/share/datasets/fashion-mnist (pixels / 255, what ToTensor does), and preloaded as one tensor that is
 indexed batch by batch with a torch.randperm order, instead of a DataLoader (no worker processes).
 
-Prints JSON lines: one "settings" line (torch version, BLAS, threads), then one line per epoch with the
-train loss, the test negative ELBO and the seconds the training epoch took (the test pass is not timed), as
-wall time and as the process's CPU time (all threads): on a busy machine the wall time includes time other programs
-held the cores, and with one thread the CPU time is what the epoch would take on a quiet machine.
+Prints JSON lines: one "settings" line (torch version, BLAS library and its threads, torch's threads), then one
+line per epoch with the train loss, the test negative ELBO and the seconds the training epoch took (the test pass
+is not timed), as wall time and as the process's CPU time (all threads): on a busy machine the wall time includes
+time other programs held the cores.
+
+Threads: --threads sets torch's own (torch.set_num_threads); the matrix products run in OpenBLAS, whose pool
+is sized by OPENBLAS_NUM_THREADS (default: every core) and reported as "blas_threads" (see blas.py). On a 2-core
+machine the fastest setting is the default, --threads 1 with OpenBLAS on both cores; --threads 2 puts four
+threads on two cores and is several times slower. OPENBLAS_NUM_THREADS=1 gives a true single-thread run.
 """
 import argparse
 import gzip
@@ -30,6 +35,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn, optim
+
+from blas import blas_settings
 
 DATA = os.environ.get("HUNDUN_DATA", "/usr/share/datasets/fashion-mnist")
 
@@ -88,9 +95,7 @@ def main():
     test_x = read_images("t10k-images-idx3-ubyte.gz")
     model = VAE()
     optimizer = optim.Adam(model.parameters(), lr=1e-3)
-    blas = torch.__config__.show()
-    blas_info = next((p.split("=", 1)[1] for p in blas.replace(",", "\n").split() if p.startswith("BLAS_INFO=")), "?")
-    print(json.dumps({"bench": "vae_epoch", "impl": "pytorch", "torch": torch.__version__, "blas": blas_info,
+    print(json.dumps({"bench": "vae_epoch", "impl": "pytorch", "torch": torch.__version__, **blas_settings(),
                       "mkldnn": torch.backends.mkldnn.is_available(), "threads": torch.get_num_threads(),
                       "epochs": args.epochs, "batch_size": args.batch_size, "lr": 1e-3, "seed": args.seed,
                       "train_size": len(train_x), "test_size": len(test_x)}), flush=True)

@@ -91,12 +91,9 @@ int eval_generative(const std::string& model_name, const std::vector<std::string
   return 0;
 }
 
-const bool registered_ae = register_command(
-    {"eval ae", "test loss of an autoencoder, and FD of its decoded N(0, I) draws",
-     [](const std::vector<std::string>& words) { return eval_generative("ae", words); }});
-const bool registered_vae = register_command(
-    {"eval vae", "negative ELBO of a VAE on the test set, and FD, confidence, coverage of its samples",
-     [](const std::vector<std::string>& words) { return eval_generative("vae", words); }});
+const bool registered = register_ae_and_vae(
+    "eval", "test loss of an autoencoder, and FD of its decoded N(0, I) draws",
+    "negative ELBO of a VAE on the test set, and FD, confidence, coverage of its samples", eval_generative);
 
 }  // namespace
 }  // namespace hd::cli

@@ -59,14 +59,8 @@ int interpolate(const std::string& model_name, const std::vector<std::string>& w
   return 0;
 }
 
-const bool registered_ae = register_command({"interpolate ae", "walk the autoencoder's latent space between two images",
-                                             [](const std::vector<std::string>& words) {
-                                               return interpolate("ae", words);
-                                             }});
-const bool registered_vae = register_command({"interpolate vae", "walk the VAE's latent space between two images",
-                                              [](const std::vector<std::string>& words) {
-                                                return interpolate("vae", words);
-                                              }});
+const bool registered = register_ae_and_vae("interpolate", "walk the autoencoder's latent space between two images",
+                                             "walk the VAE's latent space between two images", interpolate);
 
 }  // namespace
 }  // namespace hd::cli

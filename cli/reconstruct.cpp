@@ -49,14 +49,8 @@ int reconstruct(const std::string& model_name, const std::vector<std::string>& w
   return 0;
 }
 
-const bool registered_ae = register_command({"reconstruct ae", "test images and their autoencoder reconstructions",
-                                             [](const std::vector<std::string>& words) {
-                                               return reconstruct("ae", words);
-                                             }});
-const bool registered_vae = register_command({"reconstruct vae", "test images and their VAE reconstructions",
-                                              [](const std::vector<std::string>& words) {
-                                                return reconstruct("vae", words);
-                                              }});
+const bool registered = register_ae_and_vae("reconstruct", "test images and their autoencoder reconstructions",
+                                             "test images and their VAE reconstructions", reconstruct);
 
 }  // namespace
 }  // namespace hd::cli

@@ -74,12 +74,9 @@ int sample(const std::string& model_name, const std::vector<std::string>& words)
   return 0;
 }
 
-const bool registered_ae =
-    register_command({"sample ae", "decode z ~ N(0, I) with an autoencoder (it was never trained for this)",
-                      [](const std::vector<std::string>& words) { return sample("ae", words); }});
-const bool registered_vae =
-    register_command({"sample vae", "new images from a VAE: z ~ N(0, I), decoded",
-                      [](const std::vector<std::string>& words) { return sample("vae", words); }});
+const bool registered = register_ae_and_vae("sample",
+                                             "decode z ~ N(0, I) with an autoencoder (it was never trained for this)",
+                                             "new images from a VAE: z ~ N(0, I), decoded", sample);
 
 }  // namespace
 }  // namespace hd::cli

@@ -198,7 +198,7 @@ FeatureClassifier feature_classifier(ImageClassifier& classifier) {
 // --------------------------------------------------------------------------------- the commands
 
 bool register_ae_and_vae(const std::string& verb, const std::string& ae_summary, const std::string& vae_summary,
-                         const std::function<int(const std::string& model, const std::vector<std::string>& words)>& run) {
+                         const ModelCommand& run) {
   for (const std::string model : {"ae", "vae"})
     register_command({verb + " " + model, model == "ae" ? ae_summary : vae_summary,
                       [run, model](const std::vector<std::string>& words) { return run(model, words); }});

@@ -114,10 +114,12 @@ FeatureClassifier feature_classifier(ImageClassifier& classifier);
 
 // --- the commands ---
 
+// A command's body for either model: model is "ae" or "vae", words what follows the command's name.
+using ModelCommand = std::function<int(const std::string& model, const std::vector<std::string>& words)>;
 // Registers the pair "<verb> ae" and "<verb> vae" (cli/command.h), each running run("ae" or "vae", words).
 // Returns true, for the `const bool registered = ...` idiom.
 bool register_ae_and_vae(const std::string& verb, const std::string& ae_summary, const std::string& vae_summary,
-                         const std::function<int(const std::string& model, const std::vector<std::string>& words)>& run);
+                         const ModelCommand& run);
 
 // --- data and pictures ---
 

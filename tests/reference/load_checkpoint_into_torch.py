@@ -31,6 +31,9 @@ Open a shipped checkpoint, e.g. the classifier (prints 92.11%, as `hundun eval c
     /usr/bin/python3 tests/reference/load_checkpoint_into_torch.py weights/classifier.safetensors cnn --eval
 or the checkpoint tests/test_checkpoint.cpp (Checkpoint.TorchExport) leaves in /tmp:
     /usr/bin/python3 tests/reference/load_checkpoint_into_torch.py /tmp/hundun_mlp_784_256_10.safetensors mlp --eval
+`make test` checks the shipped files without Python: tests/test_weights.cpp
+(ShippedWeights.SameOutputsAsThePyTorchTwins) compares hundun's outputs with those that
+make_shipped_weights_fixture.py computed through this script's MODELS.
 
 To add a model: write a function taking the checkpoint's metadata and returning the nn.Module whose
 state_dict names match hundun's (build the hundun model, print its state_dict keys, mirror them), and a

@@ -121,11 +121,7 @@ History history_from_metadata(const RunMetadata& m) {
 
 int train_classifier(const std::vector<std::string>& words) {
   ArgParser args = make_parser();
-  args.parse(words);
-  if (args.help_requested()) {
-    fmt::print("{}", args.help());
-    return 0;
-  }
+  if (parse_or_print_help(args, words)) return 0;
   // Every flag is read and checked before anything slow happens.
   Settings s;
   s.epochs = args.get_int("--epochs", 1, 100000);

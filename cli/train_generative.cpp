@@ -169,11 +169,7 @@ void save_latent_scatter(GenerativeModel& model, const Dataset& test, const std:
 
 int train_generative(const std::string& model_name, const std::vector<std::string>& words) {
   ArgParser args = make_parser(model_name);
-  args.parse(words);
-  if (args.help_requested()) {
-    fmt::print("{}", args.help());
-    return 0;
-  }
+  if (parse_or_print_help(args, words)) return 0;
   // Every flag is read and checked before anything slow happens.
   Settings s;
   s.spec.model = model_name;

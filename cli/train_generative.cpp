@@ -47,7 +47,7 @@ constexpr uint64_t kTestSeed = 0;
 // What makes two runs the same run; stored in the checkpoint.
 struct Settings {
   ModelSpec spec;
-  RunSettings run;  // batch, lr, seed (default 1: pytorch/examples'), train_size, test_size
+  RunSettings run;  // batch, lr, seed (--seed 1 by default, as pytorch/examples), train_size, test_size
 };
 
 struct EpochRecord {

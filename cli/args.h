@@ -5,7 +5,7 @@
 //   args.option("--epochs", "N", "passes over the training set", "3");
 //   args.flag("--quiet", "no progress line");
 //   args.parse(words);                        // throws UsageError for unknown flags, missing values
-//   if (args.help_requested()) { fmt::print("{}", args.help()); return 0; }
+//   if (args.help_requested()) { fmt::print("{}", args.help()); return 0; }   // (cli/command.h: both in one)
 //   int64_t epochs = args.get_int("--epochs", 1, 1000);   // throws UsageError for "-3" or "abc"
 //
 // Both "--epochs 3" and "--epochs=3" work. A value may start with '-' ("--shift -1"): whatever follows

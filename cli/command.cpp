@@ -24,6 +24,12 @@ bool register_command(Command command) {
 
 const std::vector<Command>& commands() { return table(); }
 
+bool parse_or_print_help(ArgParser& args, const std::vector<std::string>& words) {
+  args.parse(words);
+  if (args.help_requested()) fmt::print("{}", args.help());
+  return args.help_requested();
+}
+
 void print_wrote(const std::string& path, const std::string& what) { fmt::print("  wrote {}  ({})\n", path, what); }
 
 }  // namespace hd::cli

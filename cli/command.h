@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/args.h"
+
 namespace hd::cli {
 
 struct Command {
@@ -31,6 +33,11 @@ struct Command {
 bool register_command(Command command);
 // Every registered command, sorted by name.
 const std::vector<Command>& commands();
+
+// What every command does first: args.parse(words), and with --help, prints args.help() and returns true
+// (the command then returns 0 without reading any flag):
+//   if (parse_or_print_help(args, words)) return 0;
+bool parse_or_print_help(ArgParser& args, const std::vector<std::string>& words);
 
 // "  wrote out/classifier/loss.svg  (training loss per step)": the line every command prints per file.
 void print_wrote(const std::string& path, const std::string& what);

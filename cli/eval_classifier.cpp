@@ -22,11 +22,7 @@ int eval_classifier(const std::vector<std::string>& words) {
   args.option("--data", "DIR", "folder of the Fashion-MNIST IDX files", default_fashion_mnist_dir());
   args.option("--test-size", "N", "evaluate on the first N test images only, 0 for all", "0");
   args.option("--batch", "B", "images per forward pass", "250");
-  args.parse(words);
-  if (args.help_requested()) {
-    fmt::print("{}", args.help());
-    return 0;
-  }
+  if (parse_or_print_help(args, words)) return 0;
   const std::string ckpt = args.get_required("--ckpt");
   const int64_t test_size = args.get_int("--test-size", 0, 1 << 30);
   const int64_t batch = args.get_int("--batch", 1, 1 << 20);

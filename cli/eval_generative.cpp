@@ -34,11 +34,7 @@ int eval_generative(const std::string& model_name, const std::vector<std::string
   args.option("--seed", "S", "seeds the VAE's eps and the draws of z", "0");
   args.option("--data", "DIR", "folder of the Fashion-MNIST IDX files", default_fashion_mnist_dir());
   args.option("--test-size", "N", "use the first N test images only, 0 for all", "0");
-  args.parse(words);
-  if (args.help_requested()) {
-    fmt::print("{}", args.help());
-    return 0;
-  }
+  if (parse_or_print_help(args, words)) return 0;
   const std::string ckpt = args.get_required("--ckpt"), classifier_path = args.get("--classifier");
   const int64_t n = args.get_int("-n", 0, 100000);
   const int64_t seed = args.get_int("--seed", 0, INT64_MAX);
@@ -91,12 +87,9 @@ int eval_generative(const std::string& model_name, const std::vector<std::string
   return 0;
 }
 
-const bool registered_ae = register_command(
-    {"eval ae", "test loss of an autoencoder, and FD of its decoded N(0, I) draws",
-     [](const std::vector<std::string>& words) { return eval_generative("ae", words); }});
-const bool registered_vae = register_command(
-    {"eval vae", "negative ELBO of a VAE on the test set, and FD, confidence, coverage of its samples",
-     [](const std::vector<std::string>& words) { return eval_generative("vae", words); }});
+const bool registered = register_ae_and_vae(
+    "eval", "test loss of an autoencoder, and FD of its decoded N(0, I) draws",
+    "negative ELBO of a VAE on the test set, and FD, confidence, coverage of its samples", eval_generative);
 
 }  // namespace
 }  // namespace hd::cli

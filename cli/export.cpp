@@ -24,11 +24,7 @@ int export_weights(const std::vector<std::string>& words) {
                  "generator: the model's weights, the step, the epoch and the metadata only.");
   args.option("--ckpt", "FILE", "the training checkpoint");
   args.option("--out", "FILE", "where the weights go");
-  args.parse(words);
-  if (args.help_requested()) {
-    fmt::print("{}", args.help());
-    return 0;
-  }
+  if (parse_or_print_help(args, words)) return 0;
   const std::string ckpt = args.get_required("--ckpt"), out = args.get_required("--out");
   if (std::filesystem::exists(out) && std::filesystem::equivalent(ckpt, out))
     throw UsageError("--out is the same file as --ckpt; write the weights somewhere else");

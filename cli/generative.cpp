@@ -2,12 +2,11 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
 #include <filesystem>
-#include <fstream>
 
 #include "autograd/variable.h"
 #include "cli/args.h"
+#include "cli/command.h"
 #include "data/image.h"
 #include "tensor/random.h"
 #include "tensor/reduce.h"
@@ -196,6 +195,16 @@ FeatureClassifier feature_classifier(ImageClassifier& classifier) {
   };
 }
 
+// --------------------------------------------------------------------------------- the commands
+
+bool register_ae_and_vae(const std::string& verb, const std::string& ae_summary, const std::string& vae_summary,
+                         const ModelCommand& run) {
+  for (const std::string model : {"ae", "vae"})
+    register_command({verb + " " + model, model == "ae" ? ae_summary : vae_summary,
+                      [run, model](const std::vector<std::string>& words) { return run(model, words); }});
+  return true;
+}
+
 // --------------------------------------------------------------------------------- data and pictures
 
 Tensor images_by_class(const Dataset& data, int64_t n) {
@@ -230,20 +239,5 @@ void save_comparison_grid(const Tensor& originals, const Tensor& reconstructions
   grid.upscale = upscale;
   save_image_grid(stack(tiles, 0), path, grid);
 }
-
-// --------------------------------------------------------------------------------- files
-
-void write_text_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << text;
-    f.close();
-    if (!f) throw std::runtime_error(fmt::format("{}: cannot write", tmp));
-  }
-  std::filesystem::rename(tmp, path);
-}
-
-std::string json_number(double x) { return std::isfinite(x) ? fmt::format("{:.6g}", x) : "null"; }
 
 }  // namespace hd::cli

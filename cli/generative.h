@@ -1,6 +1,6 @@
 // generative.h — what the autoencoder and VAE commands share (train, sample, reconstruct, interpolate,
 // eval, export): one interface over both models, the checkpoint metadata that says which model a file
-// holds, the judge classifier, and a few file and picture helpers.
+// holds, the judge classifier, and a few picture helpers.
 //
 // A checkpoint written by `hundun train ae|vae` records its model in the metadata (nn/checkpoint.h):
 //   "trained_by"  "hundun train ae" or "hundun train vae"
@@ -13,9 +13,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "data/fashion_mnist.h"
 #include "models/autoencoder.h"
@@ -110,6 +112,15 @@ std::shared_ptr<ImageClassifier> load_classifier(const std::string& path);
 // (features, class probabilities) of images, for models/frechet.h's quality_report.
 FeatureClassifier feature_classifier(ImageClassifier& classifier);
 
+// --- the commands ---
+
+// A command's body for either model: model is "ae" or "vae", words what follows the command's name.
+using ModelCommand = std::function<int(const std::string& model, const std::vector<std::string>& words)>;
+// Registers the pair "<verb> ae" and "<verb> vae" (cli/command.h), each running run("ae" or "vae", words).
+// Returns true, for the `const bool registered = ...` idiom.
+bool register_ae_and_vae(const std::string& verb, const std::string& ae_summary, const std::string& vae_summary,
+                         const ModelCommand& run);
+
 // --- data and pictures ---
 
 // n test images covering the classes in turn: image k is the (k / 10)-th image of class k % 10, so any
@@ -119,12 +130,5 @@ Tensor images_by_class(const Dataset& data, int64_t n);
 // group is padded with black tiles). originals, reconstructions: [N, 1, 28, 28]
 void save_comparison_grid(const Tensor& originals, const Tensor& reconstructions, const std::string& path,
                           int64_t cols = 8, int64_t upscale = 1);
-
-// --- files ---
-
-// Written next to `path` and renamed over it: a reader sees the old file or the new one, never half.
-void write_text_atomically(const std::string& path, const std::string& text);
-// A number for JSON: NaN and infinities are not JSON, "null" is.
-std::string json_number(double x);
 
 }  // namespace hd::cli

@@ -29,11 +29,7 @@ int interpolate(const std::string& model_name, const std::vector<std::string>& w
   args.option("--steps", "K", "points on the line, both ends included", "10");
   args.option("--out", "PNG", "where the row of images goes");
   args.option("--data", "DIR", "folder of the Fashion-MNIST IDX files", default_fashion_mnist_dir());
-  args.parse(words);
-  if (args.help_requested()) {
-    fmt::print("{}", args.help());
-    return 0;
-  }
+  if (parse_or_print_help(args, words)) return 0;
   const std::string ckpt = args.get_required("--ckpt"), out = args.get_required("--out");
   const int64_t from = args.get_int("--from", 0, 1 << 30), to = args.get_int("--to", 0, 1 << 30);
   const int64_t steps = args.get_int("--steps", 2, 100);
@@ -59,14 +55,8 @@ int interpolate(const std::string& model_name, const std::vector<std::string>& w
   return 0;
 }
 
-const bool registered_ae = register_command({"interpolate ae", "walk the autoencoder's latent space between two images",
-                                             [](const std::vector<std::string>& words) {
-                                               return interpolate("ae", words);
-                                             }});
-const bool registered_vae = register_command({"interpolate vae", "walk the VAE's latent space between two images",
-                                              [](const std::vector<std::string>& words) {
-                                                return interpolate("vae", words);
-                                              }});
+const bool registered = register_ae_and_vae("interpolate", "walk the autoencoder's latent space between two images",
+                                             "walk the VAE's latent space between two images", interpolate);
 
 }  // namespace
 }  // namespace hd::cli

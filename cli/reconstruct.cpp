@@ -25,11 +25,7 @@ int reconstruct(const std::string& model_name, const std::vector<std::string>& w
   args.option("--out", "PNG", "where the grid goes");
   args.option("--seed", "S", "seeds the VAE's eps", "0");
   args.option("--data", "DIR", "folder of the Fashion-MNIST IDX files", default_fashion_mnist_dir());
-  args.parse(words);
-  if (args.help_requested()) {
-    fmt::print("{}", args.help());
-    return 0;
-  }
+  if (parse_or_print_help(args, words)) return 0;
   const std::string ckpt = args.get_required("--ckpt"), out = args.get_required("--out");
   const int64_t n = args.get_int("-n", 1, 500);
   const int64_t seed = args.get_int("--seed", 0, INT64_MAX);
@@ -49,14 +45,8 @@ int reconstruct(const std::string& model_name, const std::vector<std::string>& w
   return 0;
 }
 
-const bool registered_ae = register_command({"reconstruct ae", "test images and their autoencoder reconstructions",
-                                             [](const std::vector<std::string>& words) {
-                                               return reconstruct("ae", words);
-                                             }});
-const bool registered_vae = register_command({"reconstruct vae", "test images and their VAE reconstructions",
-                                              [](const std::vector<std::string>& words) {
-                                                return reconstruct("vae", words);
-                                              }});
+const bool registered = register_ae_and_vae("reconstruct", "test images and their autoencoder reconstructions",
+                                             "test images and their VAE reconstructions", reconstruct);
 
 }  // namespace
 }  // namespace hd::cli

@@ -37,11 +37,7 @@ int sample(const std::string& model_name, const std::vector<std::string>& words)
   args.option("--out", "PNG", "where the grid of samples goes");
   args.option("--tensor", "FILE", "also write the samples as a safetensors tensor \"samples\" [N, 1, 28, 28]");
   args.option("--seed", "S", "seeds the draws of z", "0");
-  args.parse(words);
-  if (args.help_requested()) {
-    fmt::print("{}", args.help());
-    return 0;
-  }
+  if (parse_or_print_help(args, words)) return 0;
   const std::string ckpt = args.get_required("--ckpt"), out = args.get_required("--out");
   const int64_t n = args.get_int("-n", 1, 100000);
   const int64_t seed = args.get_int("--seed", 0, INT64_MAX);
@@ -74,12 +70,9 @@ int sample(const std::string& model_name, const std::vector<std::string>& words)
   return 0;
 }
 
-const bool registered_ae =
-    register_command({"sample ae", "decode z ~ N(0, I) with an autoencoder (it was never trained for this)",
-                      [](const std::vector<std::string>& words) { return sample("ae", words); }});
-const bool registered_vae =
-    register_command({"sample vae", "new images from a VAE: z ~ N(0, I), decoded",
-                      [](const std::vector<std::string>& words) { return sample("vae", words); }});
+const bool registered = register_ae_and_vae("sample",
+                                             "decode z ~ N(0, I) with an autoencoder (it was never trained for this)",
+                                             "new images from a VAE: z ~ N(0, I), decoded", sample);
 
 }  // namespace
 }  // namespace hd::cli

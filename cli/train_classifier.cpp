@@ -20,13 +20,13 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/training_run.h"
 #include "data/fashion_mnist.h"
+#include "data/files.h"
 #include "data/loader.h"
 #include "data/plot.h"
 #include "data/progress.h"
@@ -45,11 +45,7 @@ constexpr const char* kDefaultEpochs = "2";
 struct Settings {
   int64_t epochs = 2;
   std::string model = "cnn";
-  int64_t batch = 128;
-  double lr = 1e-3;
-  int64_t seed = 0;
-  int64_t train_size = 0;  // 0: the whole split
-  int64_t test_size = 0;
+  RunSettings run;  // batch, lr, seed, train_size, test_size
 };
 
 struct EpochRecord {
@@ -82,9 +78,6 @@ ArgParser make_parser() {
   return args;
 }
 
-// Numbers for JSON: NaN and infinities are not JSON, "null" is.
-std::string json_number(double x) { return std::isfinite(x) ? fmt::format("{:.6g}", x) : "null"; }
-
 std::string jsonl(const History& history) {
   std::string out;
   for (const EpochRecord& r : history.epochs)
@@ -94,147 +87,78 @@ std::string jsonl(const History& history) {
   return out;
 }
 
-// Written next to `path` and renamed over it, so a reader sees the old file or the new one, never half.
-void write_text_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << text;
-    f.close();
-    if (!f) throw std::runtime_error(fmt::format("{}: cannot write", tmp));
-  }
-  std::filesystem::rename(tmp, path);
-}
-
-// --- settings and history <-> checkpoint metadata (strings) ---
+// --- settings and history <-> checkpoint metadata (cli/training_run.h) ---
 
 std::map<std::string, std::string> to_metadata(const Settings& s, const History& h) {
   std::map<std::string, std::string> m;
   m["trained_by"] = "hundun train classifier";
   m["epochs"] = std::to_string(s.epochs);
   m["model"] = s.model;
-  m["batch"] = std::to_string(s.batch);
-  m["lr"] = fmt::format("{}", s.lr);  // shortest text that reads back as the same double
-  m["seed"] = std::to_string(s.seed);
-  m["train_size"] = std::to_string(s.train_size);
-  m["test_size"] = std::to_string(s.test_size);
-  std::string epochs, steps;
+  add_run_settings(s.run, m);
+  std::string epochs;
   for (const EpochRecord& r : h.epochs)  // "epoch train_loss test_loss test_accuracy seconds;" per epoch
     epochs += fmt::format("{} {} {} {} {};", r.epoch, r.train_loss, r.test_loss, r.test_accuracy, r.seconds);
-  for (double l : h.step_losses) steps += fmt::format("{:.5g} ", l);
   m["history_epochs"] = epochs;
-  m["history_step_losses"] = steps;
+  m["history_step_losses"] = step_losses_text(h.step_losses);
   return m;
 }
 
-const std::string& metadata_entry(const std::map<std::string, std::string>& m, const std::string& key,
-                                  const std::string& path) {
-  auto it = m.find(key);
-  if (it == m.end())
-    throw std::runtime_error(fmt::format(
-        "{}: no '{}' in the checkpoint's metadata (was it written by 'hundun train classifier'?)", path, key));
-  return it->second;
-}
-
-int64_t metadata_int(const std::map<std::string, std::string>& m, const std::string& key, const std::string& path) {
-  const std::string& text = metadata_entry(m, key, path);
-  int64_t value = 0;
-  if (!parse_int(text, &value))
-    throw std::runtime_error(fmt::format("{}: metadata '{}' should be an integer, got '{}'", path, key, text));
-  return value;
-}
-
-Settings settings_from_metadata(const std::map<std::string, std::string>& m, const std::string& path) {
+Settings settings_from_metadata(const RunMetadata& m) {
   Settings s;
-  s.epochs = metadata_int(m, "epochs", path);
-  s.model = metadata_entry(m, "model", path);
-  s.batch = metadata_int(m, "batch", path);
-  s.seed = metadata_int(m, "seed", path);
-  s.train_size = metadata_int(m, "train_size", path);
-  s.test_size = metadata_int(m, "test_size", path);
-  if (!parse_double(metadata_entry(m, "lr", path), &s.lr))
-    throw std::runtime_error(fmt::format("{}: metadata 'lr' should be a number", path));
+  s.epochs = m.integer("epochs");
+  s.model = m.text("model");
+  s.run = run_settings_from(m);
   return s;
 }
 
-History history_from_metadata(const std::map<std::string, std::string>& m, const std::string& path) {
+History history_from_metadata(const RunMetadata& m) {
   History h;
-  std::istringstream epochs(metadata_entry(m, "history_epochs", path));
-  std::string record;
-  while (std::getline(epochs, record, ';')) {
-    std::istringstream fields(record);
-    EpochRecord r{};
-    if (!(fields >> r.epoch >> r.train_loss >> r.test_loss >> r.test_accuracy >> r.seconds))
-      throw std::runtime_error(fmt::format("{}: damaged metadata 'history_epochs': '{}'", path, record));
-    h.epochs.push_back(r);
-  }
-  std::istringstream steps(metadata_entry(m, "history_step_losses", path));
-  for (double l; steps >> l;) h.step_losses.push_back(l);
+  for (const std::vector<double>& f : epoch_records_from(m, 5))
+    h.epochs.push_back({static_cast<int64_t>(f[0]), f[1], f[2], f[3], f[4]});
+  h.step_losses = step_losses_from(m);
   return h;
-}
-
-// With --resume, the checkpoint's settings win; a flag given with another value would silently
-// make a different run, so it is refused.
-void check_resume_flag(const ArgParser& args, const std::string& flag, bool same, const std::string& saved) {
-  if (args.given(flag) && !same)
-    throw UsageError(fmt::format("{} {} contradicts the checkpoint's {} (a resumed run keeps its settings)", flag,
-                                 args.get(flag), saved));
-}
-
-Dataset first_images(const Dataset& data, int64_t n, const char* flag) {
-  if (n == 0) return data;
-  if (n > data.images.size(0))
-    throw UsageError(fmt::format("{} {} is more than the {} images there are", flag, n, data.images.size(0)));
-  return subset(data, n, /*seed=*/0);  // seed 0: the first n, not a random choice
 }
 
 int train_classifier(const std::vector<std::string>& words) {
   ArgParser args = make_parser();
-  args.parse(words);
-  if (args.help_requested()) {
-    fmt::print("{}", args.help());
-    return 0;
-  }
+  if (parse_or_print_help(args, words)) return 0;
   // Every flag is read and checked before anything slow happens.
   Settings s;
   s.epochs = args.get_int("--epochs", 1, 100000);
-  s.batch = args.get_int("--batch", 1, 1 << 20);
-  s.lr = args.get_double("--lr", 0.0, 10.0);
-  s.seed = args.get_int("--seed", 0, INT64_MAX);
+  s.run.batch = args.get_int("--batch", 1, 1 << 20);
+  s.run.lr = args.get_double("--lr", 0.0, 10.0);
+  s.run.seed = args.get_int("--seed", 0, INT64_MAX);
   s.model = args.get_choice("--model", {"cnn", "mlp"});
-  s.train_size = args.get_int("--train-size", 0, 1 << 30);
-  s.test_size = args.get_int("--test-size", 0, 1 << 30);
+  s.run.train_size = args.get_int("--train-size", 0, 1 << 30);
+  s.run.test_size = args.get_int("--test-size", 0, 1 << 30);
   const int64_t stop_after = args.get_int("--stop-after", 0, 100000);
   const std::string data_dir = args.get("--data"), out_dir = args.get("--out"), resume = args.get("--resume");
 
   History history;
   if (!resume.empty()) {
     const CheckpointInfo info = read_checkpoint_info(resume);
-    const Settings saved = settings_from_metadata(info.metadata, resume);
+    const RunMetadata metadata(info.metadata, resume, "was it written by 'hundun train classifier'?");
+    const Settings saved = settings_from_metadata(metadata);
     check_resume_flag(args, "--epochs", s.epochs == saved.epochs, std::to_string(saved.epochs));
     check_resume_flag(args, "--model", s.model == saved.model, saved.model);
-    check_resume_flag(args, "--batch", s.batch == saved.batch, std::to_string(saved.batch));
-    check_resume_flag(args, "--lr", s.lr == saved.lr, fmt::format("{}", saved.lr));
-    check_resume_flag(args, "--seed", s.seed == saved.seed, std::to_string(saved.seed));
-    check_resume_flag(args, "--train-size", s.train_size == saved.train_size, std::to_string(saved.train_size));
-    check_resume_flag(args, "--test-size", s.test_size == saved.test_size, std::to_string(saved.test_size));
+    check_resume_flags(args, s.run, saved.run);
     s = saved;
-    history = history_from_metadata(info.metadata, resume);
+    history = history_from_metadata(metadata);
     if (info.epoch >= s.epochs) {
       fmt::print("{} is a finished run ({} of {} epochs): nothing to resume\n", resume, info.epoch, s.epochs);
       return 0;
     }
   }
-  const Dataset train = first_images(load_fashion_mnist(true, data_dir), s.train_size, "--train-size");
-  const Dataset test = first_images(load_fashion_mnist(false, data_dir), s.test_size, "--test-size");
+  const Dataset train = first_images(load_fashion_mnist(true, data_dir), s.run.train_size, "--train-size");
+  const Dataset test = first_images(load_fashion_mnist(false, data_dir), s.run.test_size, "--test-size");
   std::filesystem::create_directories(out_dir);
   const std::string ckpt_path = out_dir + "/checkpoint.safetensors", log_path = out_dir + "/log.jsonl",
                     curve_path = out_dir + "/loss.svg";
 
-  Generator gen(static_cast<uint64_t>(s.seed));
+  Generator gen(static_cast<uint64_t>(s.run.seed));
   std::shared_ptr<ImageClassifier> model = make_classifier(s.model, gen);
-  Adam optimizer(model->parameters(), static_cast<float>(s.lr));
-  DataLoader loader(train, s.batch, /*shuffle=*/true, static_cast<uint64_t>(s.seed));
+  Adam optimizer(model->parameters(), static_cast<float>(s.run.lr));
+  DataLoader loader(train, s.run.batch, /*shuffle=*/true, static_cast<uint64_t>(s.run.seed));
   // Cosine decay of the lr over every step of the run (SGDR's schedule without restarts): the last steps
   // are small, so the final weights settle instead of ending wherever the last noisy step left them.
   CosineAnnealingLR schedule(optimizer, s.epochs * loader.num_batches());
@@ -248,7 +172,7 @@ int train_classifier(const std::vector<std::string>& words) {
 
   fmt::print("train classifier: {} ({} parameters), {} epochs, Adam lr {} with cosine decay, batch {}, seed {}, "
              "{} training / {} test images\n",
-             s.model, model->num_parameters(), s.epochs, s.lr, s.batch, s.seed, train.images.size(0),
+             s.model, model->num_parameters(), s.epochs, s.run.lr, s.run.batch, s.run.seed, train.images.size(0),
              test.images.size(0));
   if (first_epoch > 0) fmt::print("resuming {} after epoch {}\n", resume, first_epoch);
   std::fflush(stdout);
@@ -277,7 +201,7 @@ int train_classifier(const std::vector<std::string>& words) {
     info.step = optimizer.steps_taken();
     info.metadata = to_metadata(s, history);
     save_checkpoint(ckpt_path, *model, &optimizer, &gen, info);
-    write_text_atomically(log_path, jsonl(history));
+    write_file_atomically(log_path, jsonl(history), "train classifier");
   }
 
   std::vector<double> steps(history.step_losses.size());

@@ -24,11 +24,12 @@
 
 #include <chrono>
 #include <filesystem>
-#include <sstream>
 
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/generative.h"
+#include "cli/training_run.h"
+#include "data/files.h"
 #include "data/image.h"
 #include "data/loader.h"
 #include "data/plot.h"
@@ -46,11 +47,7 @@ constexpr uint64_t kTestSeed = 0;
 // What makes two runs the same run; stored in the checkpoint.
 struct Settings {
   ModelSpec spec;
-  int64_t batch = 128;
-  double lr = 1e-3;
-  int64_t seed = 1;  // pytorch/examples' default
-  int64_t train_size = 0;  // 0: the whole split
-  int64_t test_size = 0;
+  RunSettings run;  // batch, lr, seed (--seed 1 by default, as pytorch/examples), train_size, test_size
 };
 
 struct EpochRecord {
@@ -98,81 +95,33 @@ std::string jsonl(const History& history, bool vae) {
   return out;
 }
 
-// --- settings and history <-> checkpoint metadata ---
+// --- settings and history <-> checkpoint metadata (cli/training_run.h) ---
 
 std::map<std::string, std::string> to_metadata(const Settings& s, const History& h) {
   std::map<std::string, std::string> m = spec_metadata(s.spec);
-  m["batch"] = std::to_string(s.batch);
-  m["lr"] = fmt::format("{}", s.lr);  // shortest text that reads back as the same double
-  m["seed"] = std::to_string(s.seed);
-  m["train_size"] = std::to_string(s.train_size);
-  m["test_size"] = std::to_string(s.test_size);
-  std::string epochs, steps;
+  add_run_settings(s.run, m);
+  std::string epochs;
   for (const EpochRecord& r : h.epochs)  // "epoch train test test_reconstruction test_kl seconds;" per epoch
     epochs += fmt::format("{} {} {} {} {} {};", r.epoch, r.train_loss, r.test_loss, r.test_reconstruction, r.test_kl,
                           r.seconds);
-  for (double l : h.step_losses) steps += fmt::format("{:.5g} ", l);
   m["history_epochs"] = epochs;
-  m["history_step_losses"] = steps;
+  m["history_step_losses"] = step_losses_text(h.step_losses);
   return m;
 }
 
-const std::string& entry(const std::map<std::string, std::string>& m, const std::string& key, const std::string& path) {
-  auto it = m.find(key);
-  if (it == m.end())
-    throw std::runtime_error(fmt::format("{}: no '{}' in the checkpoint's metadata (was it written by 'hundun "
-                                         "train ae|vae', or stripped by 'hundun export'?)",
-                                         path, key));
-  return it->second;
-}
-
-int64_t int_entry(const std::map<std::string, std::string>& m, const std::string& key, const std::string& path) {
-  int64_t value = 0;
-  if (!parse_int(entry(m, key, path), &value))
-    throw std::runtime_error(fmt::format("{}: metadata '{}' should be an integer, got '{}'", path, key, entry(m, key, path)));
-  return value;
-}
-
-Settings settings_from_metadata(const std::map<std::string, std::string>& m, const std::string& path) {
+Settings settings_from_metadata(const RunMetadata& m) {
   Settings s;
-  s.spec = spec_from_metadata(m, path);
-  s.batch = int_entry(m, "batch", path);
-  s.seed = int_entry(m, "seed", path);
-  s.train_size = int_entry(m, "train_size", path);
-  s.test_size = int_entry(m, "test_size", path);
-  if (!parse_double(entry(m, "lr", path), &s.lr))
-    throw std::runtime_error(fmt::format("{}: metadata 'lr' should be a number", path));
+  s.spec = spec_from_metadata(m.metadata(), m.path());
+  s.run = run_settings_from(m);
   return s;
 }
 
-History history_from_metadata(const std::map<std::string, std::string>& m, const std::string& path) {
+History history_from_metadata(const RunMetadata& m) {
   History h;
-  std::istringstream epochs(entry(m, "history_epochs", path));
-  std::string record;
-  while (std::getline(epochs, record, ';')) {
-    std::istringstream fields(record);
-    EpochRecord r{};
-    if (!(fields >> r.epoch >> r.train_loss >> r.test_loss >> r.test_reconstruction >> r.test_kl >> r.seconds))
-      throw std::runtime_error(fmt::format("{}: damaged metadata 'history_epochs': '{}'", path, record));
-    h.epochs.push_back(r);
-  }
-  std::istringstream steps(entry(m, "history_step_losses", path));
-  for (double l; steps >> l;) h.step_losses.push_back(l);
+  for (const std::vector<double>& f : epoch_records_from(m, 6))
+    h.epochs.push_back({static_cast<int64_t>(f[0]), f[1], f[2], f[3], f[4], f[5]});
+  h.step_losses = step_losses_from(m);
   return h;
-}
-
-// With --resume the checkpoint's settings win; a flag given with another value is refused.
-void check_resume_flag(const ArgParser& args, const std::string& flag, bool same, const std::string& saved) {
-  if (args.given(flag) && !same)
-    throw UsageError(fmt::format("{} {} contradicts the checkpoint's {} (a resumed run keeps its settings)", flag,
-                                 args.get(flag), saved));
-}
-
-Dataset first_images(const Dataset& data, int64_t n, const char* flag) {
-  if (n == 0) return data;
-  if (n > data.images.size(0))
-    throw UsageError(fmt::format("{} {} is more than the {} images there are", flag, n, data.images.size(0)));
-  return subset(data, n, /*seed=*/0);  // seed 0: the first n
 }
 
 // --- pictures ---
@@ -220,55 +169,49 @@ void save_latent_scatter(GenerativeModel& model, const Dataset& test, const std:
 
 int train_generative(const std::string& model_name, const std::vector<std::string>& words) {
   ArgParser args = make_parser(model_name);
-  args.parse(words);
-  if (args.help_requested()) {
-    fmt::print("{}", args.help());
-    return 0;
-  }
+  if (parse_or_print_help(args, words)) return 0;
   // Every flag is read and checked before anything slow happens.
   Settings s;
   s.spec.model = model_name;
   const int64_t epochs = args.get_int("--epochs", 1, 100000);
-  s.batch = args.get_int("--batch", 1, 1 << 20);
-  s.lr = args.get_double("--lr", 0.0, 10.0);
+  s.run.batch = args.get_int("--batch", 1, 1 << 20);
+  s.run.lr = args.get_double("--lr", 0.0, 10.0);
   s.spec.latent_dim = args.get_int("--latent", 1, 4096);
   if (model_name == "ae") s.spec.arch = args.get_choice("--arch", {"mlp", "conv"});
-  s.seed = args.get_int("--seed", 0, INT64_MAX);
-  s.train_size = args.get_int("--train-size", 0, 1 << 30);
-  s.test_size = args.get_int("--test-size", 0, 1 << 30);
+  s.run.seed = args.get_int("--seed", 0, INT64_MAX);
+  s.run.train_size = args.get_int("--train-size", 0, 1 << 30);
+  s.run.test_size = args.get_int("--test-size", 0, 1 << 30);
   const std::string data_dir = args.get("--data"), out_dir = args.get("--out"), resume = args.get("--resume");
 
   History history;
   if (!resume.empty()) {
     const CheckpointInfo info = read_checkpoint_info(resume);
     check_model(info, resume, model_name, "train");
-    const Settings saved = settings_from_metadata(info.metadata, resume);
+    const RunMetadata metadata(info.metadata, resume,
+                               "was it written by 'hundun train ae|vae', or stripped by 'hundun export'?");
+    const Settings saved = settings_from_metadata(metadata);
     check_resume_flag(args, "--latent", s.spec.latent_dim == saved.spec.latent_dim,
                       std::to_string(saved.spec.latent_dim));
     if (model_name == "ae") check_resume_flag(args, "--arch", s.spec.arch == saved.spec.arch, saved.spec.arch);
-    check_resume_flag(args, "--batch", s.batch == saved.batch, std::to_string(saved.batch));
-    check_resume_flag(args, "--lr", s.lr == saved.lr, fmt::format("{}", saved.lr));
-    check_resume_flag(args, "--seed", s.seed == saved.seed, std::to_string(saved.seed));
-    check_resume_flag(args, "--train-size", s.train_size == saved.train_size, std::to_string(saved.train_size));
-    check_resume_flag(args, "--test-size", s.test_size == saved.test_size, std::to_string(saved.test_size));
+    check_resume_flags(args, s.run, saved.run);
     s = saved;
-    history = history_from_metadata(info.metadata, resume);
+    history = history_from_metadata(metadata);
     if (info.epoch >= epochs) {
       fmt::print("{} has already trained {} epochs; pass --epochs larger than {} to train further\n", resume,
                  info.epoch, info.epoch);
       return 0;
     }
   }
-  const Dataset train = first_images(load_fashion_mnist(true, data_dir), s.train_size, "--train-size");
-  const Dataset test = first_images(load_fashion_mnist(false, data_dir), s.test_size, "--test-size");
+  const Dataset train = first_images(load_fashion_mnist(true, data_dir), s.run.train_size, "--train-size");
+  const Dataset test = first_images(load_fashion_mnist(false, data_dir), s.run.test_size, "--test-size");
   const std::string ckpt_path = out_dir + "/checkpoint.safetensors", log_path = out_dir + "/log.jsonl",
                     curve_path = out_dir + "/loss.svg";
 
   // One generator draws the initial weights and then every eps of the reparameterisation.
-  Generator gen(static_cast<uint64_t>(s.seed));
+  Generator gen(static_cast<uint64_t>(s.run.seed));
   GenerativeModel model(s.spec, gen);
-  Adam optimizer(model.module().parameters(), static_cast<float>(s.lr));
-  DataLoader loader(train, s.batch, /*shuffle=*/true, static_cast<uint64_t>(s.seed));
+  Adam optimizer(model.module().parameters(), static_cast<float>(s.run.lr));
+  DataLoader loader(train, s.run.batch, /*shuffle=*/true, static_cast<uint64_t>(s.run.seed));
   int64_t first_epoch = 0;  // epochs already done
   if (!resume.empty()) {
     first_epoch = load_checkpoint(resume, model.module(), &optimizer, &gen).epoch;
@@ -283,7 +226,7 @@ int train_generative(const std::string& model_name, const std::vector<std::strin
   const Tensor prior_z = randn({64, s.spec.latent_dim}, picture_gen);
 
   fmt::print("train {}: {} ({} parameters), Adam lr {}, batch {}, seed {}, {} training / {} test images\n", model_name,
-             model.describe(), model.module().num_parameters(), s.lr, s.batch, s.seed, train.images.size(0),
+             model.describe(), model.module().num_parameters(), s.run.lr, s.run.batch, s.run.seed, train.images.size(0),
              test.images.size(0));
   if (first_epoch > 0) fmt::print("resuming {} after epoch {}\n", resume, first_epoch);
   std::fflush(stdout);
@@ -327,7 +270,7 @@ int train_generative(const std::string& model_name, const std::vector<std::strin
     info.step = optimizer.steps_taken();
     info.metadata = to_metadata(s, history);
     save_checkpoint(ckpt_path, model.module(), &optimizer, &gen, info);
-    write_text_atomically(log_path, jsonl(history, model.vae != nullptr));
+    write_file_atomically(log_path, jsonl(history, model.vae != nullptr), ("train " + model_name).c_str());
     save_curves(history, loader.num_batches(), curve_path, model_name);
 
     // Pictures: from their own generators, so that drawing them leaves the training stream alone.
@@ -366,12 +309,9 @@ int train_generative(const std::string& model_name, const std::vector<std::strin
   return 0;
 }
 
-const bool registered_ae = register_command(
-    {"train ae", "train the autoencoder (MLP, or --arch conv)",
-     [](const std::vector<std::string>& words) { return train_generative("ae", words); }});
-const bool registered_vae = register_command(
-    {"train vae", "train the variational autoencoder (pytorch/examples' VAE; --latent 2 for a 2-D map)",
-     [](const std::vector<std::string>& words) { return train_generative("vae", words); }});
+const bool registered = register_ae_and_vae(
+    "train", "train the autoencoder (MLP, or --arch conv)",
+    "train the variational autoencoder (pytorch/examples' VAE; --latent 2 for a 2-D map)", train_generative);
 
 }  // namespace
 }  // namespace hd::cli

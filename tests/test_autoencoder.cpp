@@ -1,8 +1,7 @@
 // models/autoencoder.h: shapes, training on a tiny synthetic set, and the messages for wrong inputs.
 #include <gtest/gtest.h>
 
-#include <functional>
-
+#include "error_of.h"
 #include "models/autoencoder.h"
 #include "nn/optim.h"
 #include "tensor/elementwise.h"
@@ -10,14 +9,7 @@
 
 namespace hd {
 
-static std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
+using test::error_of;  // tests/error_of.h
 
 // n 28 x 28 images of four kinds (horizontal bar, vertical bar, square, empty frame) at random places:
 // structured enough for a small network to learn within a few steps.

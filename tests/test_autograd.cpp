@@ -9,6 +9,7 @@
 #include "autograd/elementwise.h"
 #include "autograd/matmul.h"
 #include "autograd/reduction.h"
+#include "error_of.h"
 #include "tensor/elementwise.h"
 
 namespace hd {
@@ -18,14 +19,7 @@ static Variable param(std::vector<float> values) {
   return Variable(Tensor::from({n}, values), /*requires_grad=*/true);
 }
 
-static std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
+using test::error_of;  // tests/error_of.h
 
 TEST(Autograd, ChainRuleThroughTwoOps) {
   Variable x = param({2.f});

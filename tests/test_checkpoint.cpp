@@ -13,12 +13,12 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <iostream>
 
 #include "autograd/loss.h"
 #include "data/fashion_mnist.h"
 #include "data/loader.h"
+#include "error_of.h"
 #include "nn/layers.h"
 #include "nn/schedulers.h"
 #include "tensor/safetensors.h"
@@ -28,14 +28,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
+using test::error_of;  // tests/error_of.h
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 

@@ -1,11 +1,11 @@
 // models/classifier.h: the CNN's shapes and names, the evaluation helpers, and that a small
 // classifier actually learns Fashion-MNIST.
+#include "error_of.h"
 #include "models/classifier.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <functional>
 #include <string>
 
 #include "data/fashion_mnist.h"
@@ -16,14 +16,7 @@
 
 namespace hd {
 
-static std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
+using test::error_of;  // tests/error_of.h
 
 // Ten random "images" with labels 0..9.
 static Dataset tiny_dataset(Generator& gen) {

@@ -3,20 +3,17 @@
 //
 // cli/ is not part of the library, so the parser's one source file is compiled into this test
 // directly. The binary tests run <build>/hundun next to this test's own folder (build/tests/test_cli
-// -> build/hundun), which `make test` builds first.
+// -> build/hundun, tests/cli_runner.h), which `make test` builds first.
 #include "cli/args.cpp"  // NOLINT(bugprone-suspicious-include): one translation unit, see above
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <regex>
-#include <sstream>
 
-#include "data/fashion_mnist.h"
+#include "cli_runner.h"
 
 namespace hd::cli {
 
@@ -125,48 +122,10 @@ TEST(Args, HelpWinsOverEverythingElse) {
 
 // ------------------------------------------------------------------------------------ the binary
 
-struct RunResult {
-  int code;
-  std::string out, err;
-};
-
-static std::string read_file(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-class HundunBinary : public ::testing::Test {
- protected:
-  void SetUp() override {
-    // This test runs as <build>/tests/test_cli; the tool is <build>/hundun.
-    binary_ = std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / "hundun";
-    if (!std::filesystem::exists(binary_)) GTEST_FAIL() << binary_ << " is not built (make test builds it)";
-    dir_ = std::filesystem::temp_directory_path() / ("hundun_cli_test_" + std::to_string(getpid()));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-
-  RunResult run(const std::string& args) {
-    const std::string out = (dir_ / "stdout").string(), err = (dir_ / "stderr").string();
-    int status = std::system((binary_.string() + " " + args + " >" + out + " 2>" + err).c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out), read_file(err)};
-  }
-
-  // A usage or runtime error: the exit code and exactly one line on stderr.
-  void expect_one_line_error(const std::string& args, int code, const std::string& message_part) {
-    SCOPED_TRACE("hundun " + args);
-    RunResult r = run(args);
-    EXPECT_EQ(r.code, code);
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_NE(r.err.find(message_part), std::string::npos) << r.err;
-  }
-
-  std::filesystem::path binary_, dir_;
-};
+using test::has_fashion_mnist;
+using test::read_text;
+using test::RunResult;
+using HundunBinary = test::HundunCommandTest;  // tests/cli_runner.h
 
 TEST_F(HundunBinary, HelpExitsZero) {
   RunResult r = run("--help");
@@ -204,9 +163,7 @@ TEST_F(HundunBinary, MissingFilesExitOneWithOneLine) {
 // log (seconds aside): the checkpoint restores the model, Adam's moments, the lr schedule and the
 // data order.
 TEST_F(HundunBinary, ResumeContinuesExactly) {
-  const std::string data = default_fashion_mnist_dir() + "/train-images-idx3-ubyte";
-  if (!std::filesystem::exists(data) && !std::filesystem::exists(data + ".gz"))
-    GTEST_FAIL() << "no Fashion-MNIST (make deps installs dataset-fashion-mnist)";
+  if (!has_fashion_mnist()) GTEST_FAIL() << "no Fashion-MNIST (make deps installs dataset-fashion-mnist)";
   const std::string common = " --model mlp --train-size 512 --test-size 256 --batch 64 --seed 3 --out ";
   const std::string a = (dir_ / "a").string(), b = (dir_ / "b").string();
   RunResult r = run("train classifier --epochs 2" + common + a);
@@ -221,8 +178,8 @@ TEST_F(HundunBinary, ResumeContinuesExactly) {
   ASSERT_EQ(r.code, 0) << r.err;
 
   const std::regex seconds(",\"seconds\":[^}]*");
-  std::string log_a = std::regex_replace(read_file(a + "/log.jsonl"), seconds, "");
-  std::string log_b = std::regex_replace(read_file(b + "/log.jsonl"), seconds, "");
+  std::string log_a = std::regex_replace(read_text(a + "/log.jsonl"), seconds, "");
+  std::string log_b = std::regex_replace(read_text(b + "/log.jsonl"), seconds, "");
   EXPECT_EQ(std::count(log_a.begin(), log_a.end(), '\n'), 2) << log_a;
   EXPECT_EQ(log_a, log_b);
 

@@ -2,80 +2,34 @@
 // reconstruct.cpp, interpolate.cpp, eval_generative.cpp, export.cpp), run as the built binary: exit codes,
 // one-line messages, the files they write, and an exact --resume.
 //
-// Like tests/test_cli.cpp, this runs <build>/hundun next to this test's own folder and skips when it is
-// not built; the runs that train need Fashion-MNIST and use a few hundred images, so they take seconds.
+// Like tests/test_cli.cpp, this runs <build>/hundun next to this test's own folder (tests/cli_runner.h);
+// the runs that train need Fashion-MNIST and use a few hundred images, so they take seconds.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <regex>
-#include <sstream>
 
-#include "data/fashion_mnist.h"
+#include "cli_runner.h"
 #include "data/image.h"
 #include "tensor/safetensors.h"
 
 namespace hd {
 
-struct RunResult {
-  int code;
-  std::string out, err;
-};
+using test::has_fashion_mnist;
+using test::read_text;
+using test::RunResult;
 
-static std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-static bool has_fashion_mnist() {
-  return std::filesystem::exists(default_fashion_mnist_dir() + "/train-images-idx3-ubyte.gz") ||
-         std::filesystem::exists(default_fashion_mnist_dir() + "/train-images-idx3-ubyte");
-}
-
-class GenerativeCommands : public ::testing::Test {
+class GenerativeCommands : public test::HundunCommandTest {  // tests/cli_runner.h
  protected:
-  void SetUp() override {
-    // This test runs as <build>/tests/test_cli_generative; the tool is <build>/hundun.
-    binary_ = std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / "hundun";
-    if (!std::filesystem::exists(binary_)) GTEST_FAIL() << binary_ << " is not built (make test builds it)";
-    dir_ = std::filesystem::temp_directory_path() / ("hundun_generative_test_" + std::to_string(getpid()));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-
-  RunResult run(const std::string& args) {
-    const std::string out = (dir_ / "stdout").string(), err = (dir_ / "stderr").string();
-    int status = std::system((binary_.string() + " " + args + " >" + out + " 2>" + err).c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(out), read_text(err)};
-  }
-
-  // An error: the exit code and exactly one line on stderr containing message_part.
-  void expect_one_line_error(const std::string& args, int code, const std::string& message_part) {
-    SCOPED_TRACE("hundun " + args);
-    RunResult r = run(args);
-    EXPECT_EQ(r.code, code) << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_NE(r.err.find(message_part), std::string::npos) << r.err;
-  }
-
   // A small training run into dir_/<name>; returns its checkpoint.
   std::string train(const std::string& name, const std::string& args) {
-    const std::string out = (dir_ / name).string();
+    const std::string out = path(name);
     RunResult r = run(args + " --train-size 256 --test-size 128 --batch 64 --out " + out);
     EXPECT_EQ(r.code, 0) << r.out << r.err;
     return out + "/checkpoint.safetensors";
   }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-  std::filesystem::path binary_, dir_;
 };
 
 TEST_F(GenerativeCommands, HelpListsEveryCommandAndItsFlags) {

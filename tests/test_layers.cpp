@@ -17,6 +17,7 @@
 #include "autograd/gradcheck.h"
 #include "autograd/matmul.h"
 #include "autograd/reduction.h"
+#include "error_of.h"
 #include "fixtures.h"
 #include "nn/init.h"
 #include "nn/layers.h"
@@ -24,14 +25,7 @@
 
 namespace hd {
 
-static std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
+using test::error_of;  // tests/error_of.h
 
 // ------------------------------------------------------------------------------------------ fixture
 

@@ -3,24 +3,17 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
-#include <functional>
 
 #include "autograd/activation.h"
 #include "autograd/elementwise.h"
 #include "autograd/reduction.h"
+#include "error_of.h"
 #include "nn/layers.h"
 #include "tensor/safetensors.h"
 
 namespace hd {
 
-static std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
+using test::error_of;  // tests/error_of.h
 
 // A small model in the way users write them: children registered in the constructor, kept as members.
 class TwoLayer : public Module {

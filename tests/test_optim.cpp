@@ -14,6 +14,7 @@
 #include <numbers>
 #include <optional>
 
+#include "error_of.h"
 #include "fixtures.h"
 #include "nn/ema.h"
 #include "nn/layers.h"
@@ -23,14 +24,7 @@
 
 namespace hd {
 
-static std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
+using test::error_of;  // tests/error_of.h
 
 // ------------------------------------------------------------------------------------------ fixture
 

@@ -3,12 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <functional>
 
 #include "autograd/elementwise.h"
 #include "autograd/loss.h"
 #include "autograd/activation.h"
 #include "autograd/reduction.h"
+#include "error_of.h"
 #include "models/vae.h"
 #include "nn/optim.h"
 #include "tensor/elementwise.h"
@@ -16,14 +16,7 @@
 
 namespace hd {
 
-static std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
+using test::error_of;  // tests/error_of.h
 
 // n images, each a bright square at a random place: a small set a VAE fits quickly.
 static Tensor toy_images(int64_t n, uint64_t seed) {

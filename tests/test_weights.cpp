@@ -4,8 +4,13 @@
 //
 // The bounds are the values measured when the weights were made (weights/README.md) plus a margin; a
 // missing file is a failure telling to run `make weights`.
+//
+// SameOutputsAsThePyTorchTwins: each file computes in hundun what it computes in its PyTorch twin
+// (tests/reference/load_checkpoint_into_torch.py), on the outputs tests/reference/make_shipped_weights_fixture.py
+// stored, so a shipped checkpoint opens in PyTorch as the same model.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "data/fashion_mnist.h"
@@ -14,6 +19,7 @@
 #include "models/classifier.h"
 #include "models/vae.h"
 #include "nn/checkpoint.h"
+#include "fixtures.h"
 #include "tensor/safetensors.h"
 
 namespace hd {
@@ -126,6 +132,66 @@ TEST_F(ShippedWeights, Vae2dStillFitsTheTestSet) {
   ASSERT_EQ(metadata(info, "model"), "vae");
   EXPECT_EQ(metadata(info, "latent_dim"), "2");
   EXPECT_LT(negative_elbo("vae2d", info, test_images(1000)), kVae2dBound) << "negative ELBO per image on the first 1000 test images";
+}
+
+// ------------------------------------------------------------------------- the PyTorch twins
+
+static const char* kTwinScript = "/usr/bin/python3 tests/reference/make_shipped_weights_fixture.py";
+constexpr int64_t kTwinImages = 16;  // N in the script: the first 16 test images
+
+// Expects `got` to equal the fixture's entry (|got - want| <= 1e-4 + 1e-4 |want|: two float32 GEMMs
+// summing in different orders), which the script computed from the weights file at the same step.
+static void expect_same_as_torch(const TensorFile& torch, const std::string& name, const std::string& entry,
+                                 const CheckpointInfo& info, const Tensor& got) {
+  SCOPED_TRACE(name + ".safetensors, " + entry);
+  auto step = torch.metadata.find(name + ".step");
+  ASSERT_TRUE(step != torch.metadata.end() && step->second == std::to_string(info.step))
+      << "the fixture was made from other weights than weights/" << name << ".safetensors (step "
+      << info.step << "): rerun " << kTwinScript;
+  auto want = torch.tensors.find(entry);
+  ASSERT_TRUE(want != torch.tensors.end()) << "no " << entry << " in the fixture: rerun " << kTwinScript;
+  ASSERT_EQ(shape_str(got.shape()), shape_str(want->second.shape()));
+  for (int64_t i = 0; i < got.numel(); ++i) {
+    const float g = got.data()[i], w = want->second.data()[i];
+    ASSERT_LE(std::fabs(g - w), 1e-4f + 1e-4f * std::fabs(w))
+        << "element " << i << ": hundun " << g << ", PyTorch " << w;
+  }
+}
+
+TEST_F(ShippedWeights, SameOutputsAsThePyTorchTwins) {
+  REQUIRE_DATA();
+  const std::string fixture = test::fixture_path("shipped_weights_torch.safetensors");
+  if (!std::filesystem::exists(fixture)) GTEST_FAIL() << "missing fixture " << fixture << ": run " << kTwinScript;
+  const TensorFile torch = load_safetensors(fixture);
+  const Tensor x = test_images(kTwinImages);  // [16, 1, 28, 28]
+  NoGradGuard no_grad;
+
+  CheckpointInfo info = open("classifier");
+  if (info.metadata.empty()) return;
+  std::shared_ptr<ImageClassifier> classifier = make_classifier(metadata(info, "model"));
+  load_checkpoint(shipped("classifier"), *classifier);
+  classifier->eval();  // BatchNorm with its running statistics, as PyTorch's module.eval()
+  expect_same_as_torch(torch, "classifier", "classifier.logits", info, classifier->forward(Variable(x)).data());
+
+  info = open("ae");
+  if (info.metadata.empty()) return;
+  AutoencoderOptions ae_options;
+  ae_options.latent_dim = std::stoll(metadata(info, "latent_dim"));
+  ae_options.hidden = std::stoll(metadata(info, "hidden"));
+  Autoencoder ae(ae_options);
+  load_checkpoint(shipped("ae"), ae);
+  expect_same_as_torch(torch, "ae", "ae.reconstruction", info, ae.reconstruct(x));
+
+  for (const std::string name : {"vae", "vae2d"}) {
+    info = open(name);
+    if (info.metadata.empty()) return;
+    VaeOptions o;
+    o.latent_dim = std::stoll(metadata(info, "latent_dim"));
+    o.hidden = std::stoll(metadata(info, "hidden"));
+    VAE vae(o);
+    load_checkpoint(shipped(name), vae);
+    expect_same_as_torch(torch, name, name + ".decoded_mu", info, vae.decode_images(vae.encode(Variable(x)).mu.data()));
+  }
 }
 
 }  // namespace hd

@@ -48,13 +48,13 @@ def read_images(name):
 
 
 class VAE(nn.Module):
-    def __init__(self):
+    def __init__(self, latent_dim=20, hidden=400):  # the example's sizes; hundun's --latent 2 is VAE(2)
         super().__init__()
-        self.fc1 = nn.Linear(784, 400)
-        self.fc21 = nn.Linear(400, 20)
-        self.fc22 = nn.Linear(400, 20)
-        self.fc3 = nn.Linear(20, 400)
-        self.fc4 = nn.Linear(400, 784)
+        self.fc1 = nn.Linear(784, hidden)
+        self.fc21 = nn.Linear(hidden, latent_dim)
+        self.fc22 = nn.Linear(hidden, latent_dim)
+        self.fc3 = nn.Linear(latent_dim, hidden)
+        self.fc4 = nn.Linear(hidden, 784)
 
     def encode(self, x):
         h1 = F.relu(self.fc1(x))

@@ -1,0 +1,113 @@
+#include "cli/training_run.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+#include <utility>
+
+namespace hd::cli {
+
+// --------------------------------------------------------------------------------- reading metadata
+
+RunMetadata::RunMetadata(std::map<std::string, std::string> metadata, std::string path, std::string hint)
+    : metadata_(std::move(metadata)), path_(std::move(path)), hint_(std::move(hint)) {}
+
+const std::string& RunMetadata::text(const std::string& key) const {
+  auto it = metadata_.find(key);
+  if (it == metadata_.end())
+    throw std::runtime_error(fmt::format("{}: no '{}' in the checkpoint's metadata ({})", path_, key, hint_));
+  return it->second;
+}
+
+int64_t RunMetadata::integer(const std::string& key) const {
+  int64_t value = 0;
+  if (!parse_int(text(key), &value))
+    throw std::runtime_error(fmt::format("{}: metadata '{}' should be an integer, got '{}'", path_, key, text(key)));
+  return value;
+}
+
+double RunMetadata::number(const std::string& key) const {
+  double value = 0;
+  if (!parse_double(text(key), &value))
+    throw std::runtime_error(fmt::format("{}: metadata '{}' should be a number", path_, key));
+  return value;
+}
+
+// --------------------------------------------------------------------------------- settings
+
+void add_run_settings(const RunSettings& s, std::map<std::string, std::string>& m) {
+  m["batch"] = std::to_string(s.batch);
+  m["lr"] = fmt::format("{}", s.lr);  // shortest text that reads back as the same double
+  m["seed"] = std::to_string(s.seed);
+  m["train_size"] = std::to_string(s.train_size);
+  m["test_size"] = std::to_string(s.test_size);
+}
+
+RunSettings run_settings_from(const RunMetadata& m) {
+  RunSettings s;
+  s.batch = m.integer("batch");
+  s.seed = m.integer("seed");
+  s.train_size = m.integer("train_size");
+  s.test_size = m.integer("test_size");
+  s.lr = m.number("lr");
+  return s;
+}
+
+// --------------------------------------------------------------------------------- history
+
+std::vector<std::vector<double>> epoch_records_from(const RunMetadata& m, size_t fields) {
+  std::vector<std::vector<double>> records;
+  std::istringstream epochs(m.text("history_epochs"));
+  std::string record;
+  while (std::getline(epochs, record, ';')) {
+    std::istringstream numbers(record);
+    std::vector<double> values(fields);
+    for (double& v : values)
+      if (!(numbers >> v))
+        throw std::runtime_error(fmt::format("{}: damaged metadata 'history_epochs': '{}'", m.path(), record));
+    records.push_back(values);
+  }
+  return records;
+}
+
+std::string step_losses_text(const std::vector<double>& losses) {
+  std::string text;
+  for (double l : losses) text += fmt::format("{:.5g} ", l);
+  return text;
+}
+
+std::vector<double> step_losses_from(const RunMetadata& m) {
+  std::vector<double> losses;
+  std::istringstream steps(m.text("history_step_losses"));
+  for (double l; steps >> l;) losses.push_back(l);
+  return losses;
+}
+
+// --------------------------------------------------------------------------------- flags and data
+
+void check_resume_flag(const ArgParser& args, const std::string& flag, bool same, const std::string& saved) {
+  if (args.given(flag) && !same)
+    throw UsageError(fmt::format("{} {} contradicts the checkpoint's {} (a resumed run keeps its settings)", flag,
+                                 args.get(flag), saved));
+}
+
+void check_resume_flags(const ArgParser& args, const RunSettings& given, const RunSettings& saved) {
+  check_resume_flag(args, "--batch", given.batch == saved.batch, std::to_string(saved.batch));
+  check_resume_flag(args, "--lr", given.lr == saved.lr, fmt::format("{}", saved.lr));
+  check_resume_flag(args, "--seed", given.seed == saved.seed, std::to_string(saved.seed));
+  check_resume_flag(args, "--train-size", given.train_size == saved.train_size, std::to_string(saved.train_size));
+  check_resume_flag(args, "--test-size", given.test_size == saved.test_size, std::to_string(saved.test_size));
+}
+
+Dataset first_images(const Dataset& data, int64_t n, const char* flag) {
+  if (n == 0) return data;
+  if (n > data.images.size(0))
+    throw UsageError(fmt::format("{} {} is more than the {} images there are", flag, n, data.images.size(0)));
+  return subset(data, n, /*seed=*/0);  // seed 0: the first n, not a random choice
+}
+
+std::string json_number(double x) { return std::isfinite(x) ? fmt::format("{:.6g}", x) : "null"; }
+
+}  // namespace hd::cli

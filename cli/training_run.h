@@ -1,0 +1,72 @@
+// training_run.h — what the training commands share (`hundun train classifier`, `hundun train ae|vae`):
+// the settings every run has, and how a run keeps them and its history in the checkpoint it writes
+// after every epoch, so that --resume goes on exactly and can write the whole log and loss curve.
+//
+// Besides its model's entries, a training run's checkpoint metadata (nn/checkpoint.h) holds
+//   "batch", "lr", "seed", "train_size", "test_size"   RunSettings, as text
+//   "history_epochs"       one record per finished epoch, "<epoch> <number> ... <number>;" (which numbers
+//                          is the command's business: losses, accuracy, seconds)
+//   "history_step_losses"  the training loss of every step, separated by spaces
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cli/args.h"
+#include "data/loader.h"
+
+namespace hd::cli {
+
+// What, besides the model and the number of epochs, makes two runs the same run.
+struct RunSettings {
+  int64_t batch = 128;
+  double lr = 1e-3;
+  int64_t seed = 0;
+  int64_t train_size = 0;  // 0: the whole split
+  int64_t test_size = 0;
+};
+
+// A run's entries read back from a checkpoint's metadata. A missing entry is a std::runtime_error
+// "<path>: no '<key>' in the checkpoint's metadata (<hint>)", where the hint says which command writes
+// it; an entry that is not a number says so and names the entry.
+class RunMetadata {
+ public:
+  RunMetadata(std::map<std::string, std::string> metadata, std::string path, std::string hint);
+
+  const std::string& text(const std::string& key) const;
+  int64_t integer(const std::string& key) const;
+  double number(const std::string& key) const;
+  const std::string& path() const { return path_; }
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+
+ private:
+  std::map<std::string, std::string> metadata_;
+  std::string path_, hint_;
+};
+
+// RunSettings as metadata entries, added to `metadata`; and back.
+void add_run_settings(const RunSettings& settings, std::map<std::string, std::string>& metadata);
+RunSettings run_settings_from(const RunMetadata& metadata);
+
+// "history_epochs": the numbers of each record, `fields` of them (a record with fewer is damaged).
+std::vector<std::vector<double>> epoch_records_from(const RunMetadata& metadata, size_t fields);
+// "history_step_losses", written with 5 significant digits; and back.
+std::string step_losses_text(const std::vector<double>& losses);
+std::vector<double> step_losses_from(const RunMetadata& metadata);
+
+// With --resume the checkpoint's settings win; a flag given with another value would silently make a
+// different run, so it is refused: UsageError "--batch 32 contradicts the checkpoint's 64 (...)".
+void check_resume_flag(const ArgParser& args, const std::string& flag, bool same, const std::string& saved);
+// The same for the flags of RunSettings: --batch, --lr, --seed, --train-size, --test-size.
+void check_resume_flags(const ArgParser& args, const RunSettings& given, const RunSettings& saved);
+
+// The first n images of a split (n = 0: all of it), for --train-size and --test-size (`flag`, in the
+// UsageError when n is more than there are).
+Dataset first_images(const Dataset& data, int64_t n, const char* flag);
+
+// A number for the JSONL logs: NaN and infinities are not JSON, "null" is.
+std::string json_number(double x);
+
+}  // namespace hd::cli

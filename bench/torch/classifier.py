@@ -16,8 +16,9 @@ $HUNDUN_DATA), pixels / 255 (what ToTensor does), indexed batch by batch with a 
 (no DataLoader, no worker processes).
 
 --threads takes a comma-separated list; the whole run is repeated for each thread count, so the best
-of torch.set_num_threads(1) and (2) can be read off. Prints JSON lines: one "settings" line (torch version,
-BLAS, whether OpenBLAS is mapped into the process), then per epoch the train loss, the test accuracy and
+of torch.set_num_threads(1) and (2) can be read off (OpenBLAS's own thread pool is sized separately, by
+OPENBLAS_NUM_THREADS; see blas.py). Prints JSON lines: one "settings" line (torch version, the BLAS library
+mapped into the process and its thread count), then per epoch the train loss, the test accuracy and
 the seconds of the training epoch, wall clock and CPU time of all threads (the test pass is not timed),
 and a "best" line per thread count.
 """
@@ -31,6 +32,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn, optim
+
+from blas import blas_settings
 
 DATA = os.environ.get("HUNDUN_DATA", "/usr/share/datasets/fashion-mnist")
 
@@ -63,14 +66,6 @@ class Classifier(nn.Module):
 
     def forward(self, x):
         return self.fc2(self.features(x))
-
-
-def blas_info():
-    config = torch.__config__.show()
-    info = next((p.split("=", 1)[1] for p in config.replace(",", "\n").split() if p.startswith("BLAS_INFO=")), "?")
-    with open("/proc/self/maps") as f:
-        openblas_loaded = any("libopenblas" in line for line in f)
-    return info, openblas_loaded
 
 
 def evaluate(model, images, labels, batch=1000):
@@ -130,9 +125,8 @@ def main():
 
     train = read_split("train")
     test = read_split("t10k")
-    info, openblas_loaded = blas_info()
-    print(json.dumps({"bench": "classifier_epoch", "impl": "pytorch", "torch": torch.__version__, "blas": info,
-                      "openblas_loaded": openblas_loaded, "mkldnn": torch.backends.mkldnn.is_available(),
+    print(json.dumps({"bench": "classifier_epoch", "impl": "pytorch", "torch": torch.__version__, **blas_settings(),
+                      "mkldnn": torch.backends.mkldnn.is_available(),
                       "threads": args.threads, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
                       "seed": args.seed, "train_size": len(train[0]), "test_size": len(test[0])}), flush=True)
     for threads in [int(t) for t in args.threads.split(",")]:

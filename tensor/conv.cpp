@@ -579,34 +579,74 @@ std::pair<Tensor, Tensor> max_pool2d_general(const Tensor& x, int64_t kernel, in
 }
 
 // The classifier's window, kernel 2, stride 2, no padding: the windows tile the image, and output (oh, ow)
-// reads the pairs top[2ow], top[2ow + 1] and bottom[2ow], bottom[2ow + 1] of rows 2oh and 2oh + 1. The four
-// pixels are taken in the general loop's order with its rule (a later pixel replaces the best so far when
-// it is larger or NaN), as selects instead of branches, so the loop over ow vectorises.
+// reads the pairs top[2ow], top[2ow + 1] and bottom[2ow], bottom[2ow + 1] of rows 2oh and 2oh + 1.
+//
+// Outputs are computed kLanes at a time: a loop with a fixed count of kLanes vectorises whole, with no
+// scalar remainder (a remainder written in plain C++ turns the selects below into branches, which the
+// random ties and NaNs of real data mispredict). A row of W_out outputs is covered by chunks starting at
+// 0, kLanes, 2 kLanes, ... and a last one ending exactly at W_out, which may overlap the one before: its
+// outputs are simply computed and written twice, with the same values.
+
+// Calls chunk(start) for starts covering [0, n) with blocks of `lanes` (n >= lanes), the last block
+// ending at n.
+template <class Chunk>
+static void cover_with_chunks(int64_t n, int64_t lanes, Chunk chunk) {
+  for (int64_t start = 0;; start += lanes) {
+    start = std::min(start, n - lanes);
+    chunk(start);
+    if (start + lanes >= n) return;
+  }
+}
+
+// kLanes outputs of one output row, from ow = 0 of the given pointers. The four pixels of a window are
+// taken in the general loop's order with its rule (a later pixel replaces the best so far when it is
+// larger or NaN), written as selects so the loop vectorises. `first` is the flat index of the first
+// window's top-left pixel in its plane; W the plane's width.
+template <int kLanes>
+static void max_pool2d_2x2_lanes(const float* top, const float* bottom, int64_t W, int64_t first, float* y,
+                                 float* at) {
+#pragma omp simd
+  for (int ow = 0; ow < kLanes; ++ow) {
+    const int64_t corner = first + 2 * ow;
+    float best = top[2 * ow];  // beats the initial -infinity, or equals it
+    int64_t best_at = corner;
+    float v = top[2 * ow + 1];
+    bool take = v > best || std::isnan(v);
+    best = take ? v : best;
+    best_at = take ? corner + 1 : best_at;
+    v = bottom[2 * ow];
+    take = v > best || std::isnan(v);
+    best = take ? v : best;
+    best_at = take ? corner + W : best_at;
+    v = bottom[2 * ow + 1];
+    take = v > best || std::isnan(v);
+    best = take ? v : best;
+    best_at = take ? corner + W + 1 : best_at;
+    y[ow] = best;
+    at[ow] = static_cast<float>(best_at);
+  }
+}
+
+// One plane: x [H, W] -> y, at [H_out, W_out].
 static void max_pool2d_2x2_plane(const float* plane, int64_t W, int64_t H_out, int64_t W_out, float* y, float* at) {
   for (int64_t oh = 0; oh < H_out; ++oh) {
     const float* top = plane + 2 * oh * W;
     const float* bottom = top + W;
     float* y_row = y + oh * W_out;
     float* at_row = at + oh * W_out;
-    for (int64_t ow = 0; ow < W_out; ++ow) {
-      const int64_t first = 2 * oh * W + 2 * ow;  // the window's top-left pixel
-      float best = top[2 * ow];                   // beats the initial -infinity, or equals it
-      int64_t best_at = first;
-      float v = top[2 * ow + 1];
-      bool take = v > best || std::isnan(v);
-      best = take ? v : best;
-      best_at = take ? first + 1 : best_at;
-      v = bottom[2 * ow];
-      take = v > best || std::isnan(v);
-      best = take ? v : best;
-      best_at = take ? first + W : best_at;
-      v = bottom[2 * ow + 1];
-      take = v > best || std::isnan(v);
-      best = take ? v : best;
-      best_at = take ? first + W + 1 : best_at;
-      y_row[ow] = best;
-      at_row[ow] = static_cast<float>(best_at);
-    }
+    // Outputs [ow, ow + lanes) of this row.
+    auto chunk8 = [&](int64_t ow) {
+      max_pool2d_2x2_lanes<8>(top + 2 * ow, bottom + 2 * ow, W, 2 * oh * W + 2 * ow, y_row + ow, at_row + ow);
+    };
+    auto chunk4 = [&](int64_t ow) {
+      max_pool2d_2x2_lanes<4>(top + 2 * ow, bottom + 2 * ow, W, 2 * oh * W + 2 * ow, y_row + ow, at_row + ow);
+    };
+    auto chunk1 = [&](int64_t ow) {
+      max_pool2d_2x2_lanes<1>(top + 2 * ow, bottom + 2 * ow, W, 2 * oh * W + 2 * ow, y_row + ow, at_row + ow);
+    };
+    if (W_out >= 8) cover_with_chunks(W_out, 8, chunk8);
+    else if (W_out >= 4) cover_with_chunks(W_out, 4, chunk4);
+    else cover_with_chunks(W_out, 1, chunk1);
   }
 }
 
@@ -661,26 +701,53 @@ Tensor max_pool2d_backward_general(const Tensor& gy, const Tensor& indices, cons
   return gx;
 }
 
-// The 2x2 blocks of one plane: each of the four pixels of block (oh, ow) gets gy where it is the block's
-// index and 0 elsewhere, written once (no zero fill first, no scattered adds). Returns the number of
-// indices that lie outside their own block (then this plane's result is not the gradient).
+// The gradient of kLanes 2x2 windows of one row pair (see max_pool2d_2x2_lanes): each of the four pixels
+// of a window gets gy where it is the window's index and 0 elsewhere, written once (no zero fill first,
+// no scattered adds). Returns how many of the indices lie outside their own window.
+template <int kLanes>
+static int64_t max_pool2d_backward_2x2_lanes(const float* gy, const float* at, int64_t W, int64_t first, float* top,
+                                             float* bottom) {
+  int64_t outside = 0;
+#pragma omp simd reduction(+ : outside)
+  for (int ow = 0; ow < kLanes; ++ow) {
+    const float g = gy[ow], index = at[ow];
+    const float corner = static_cast<float>(first + 2 * ow);  // exact: planes here have fewer than 2^24 pixels
+    const bool tl = index == corner, tr = index == corner + 1.f;
+    const bool bl = index == corner + static_cast<float>(W), br = index == corner + static_cast<float>(W + 1);
+    top[2 * ow] = tl ? g : 0.f;
+    top[2 * ow + 1] = tr ? g : 0.f;
+    bottom[2 * ow] = bl ? g : 0.f;
+    bottom[2 * ow + 1] = br ? g : 0.f;
+    outside += !(tl || tr || bl || br);
+  }
+  return outside;
+}
+
+// One plane: gy, at [H_out, W_out] -> gx [H, W] (an odd last row or column is left alone). Returns the
+// number of indices outside their own window (counting twice those of overlapping chunks).
 static int64_t max_pool2d_backward_2x2_plane(const float* gy, const float* at, int64_t W, int64_t H_out,
                                               int64_t W_out, float* gx) {
   int64_t outside = 0;
   for (int64_t oh = 0; oh < H_out; ++oh) {
     float* top = gx + 2 * oh * W;
     float* bottom = top + W;
-    for (int64_t ow = 0; ow < W_out; ++ow) {
-      const float g = gy[oh * W_out + ow], index = at[oh * W_out + ow];
-      const float first = static_cast<float>(2 * oh * W + 2 * ow);  // exact: planes are below 2^24 pixels here
-      const bool tl = index == first, tr = index == first + 1.f;
-      const bool bl = index == first + static_cast<float>(W), br = index == first + static_cast<float>(W + 1);
-      top[2 * ow] = tl ? g : 0.f;
-      top[2 * ow + 1] = tr ? g : 0.f;
-      bottom[2 * ow] = bl ? g : 0.f;
-      bottom[2 * ow + 1] = br ? g : 0.f;
-      outside += !(tl || tr || bl || br);
-    }
+    const float* gy_row = gy + oh * W_out;
+    const float* at_row = at + oh * W_out;
+    auto chunk8 = [&](int64_t ow) {
+      outside += max_pool2d_backward_2x2_lanes<8>(gy_row + ow, at_row + ow, W, 2 * oh * W + 2 * ow, top + 2 * ow,
+                                                  bottom + 2 * ow);
+    };
+    auto chunk4 = [&](int64_t ow) {
+      outside += max_pool2d_backward_2x2_lanes<4>(gy_row + ow, at_row + ow, W, 2 * oh * W + 2 * ow, top + 2 * ow,
+                                                  bottom + 2 * ow);
+    };
+    auto chunk1 = [&](int64_t ow) {
+      outside += max_pool2d_backward_2x2_lanes<1>(gy_row + ow, at_row + ow, W, 2 * oh * W + 2 * ow, top + 2 * ow,
+                                                  bottom + 2 * ow);
+    };
+    if (W_out >= 8) cover_with_chunks(W_out, 8, chunk8);
+    else if (W_out >= 4) cover_with_chunks(W_out, 4, chunk4);
+    else cover_with_chunks(W_out, 1, chunk1);
   }
   return outside;
 }

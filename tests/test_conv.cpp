@@ -261,8 +261,10 @@ void expect_identical(const Tensor& a, const Tensor& b, const std::string& what)
 }
 
 TEST(MaxPool2d, FastTwoByTwoPathMatchesTheGeneralLoopOnTiesAndNaN) {
-  // Odd sizes leave a last row or column outside every window; the big shape splits planes across threads.
-  for (const Shape& shape : {Shape{2, 3, 6, 8}, Shape{2, 2, 7, 9}, Shape{1, 1, 2, 2}, Shape{16, 32, 28, 28}}) {
+  // Output rows of 1, 4, 7, 11 and 14 windows (whole and overlapping chunks of 8 and 4); odd sizes leave a
+  // last row or column outside every window; the big shape splits planes across threads.
+  for (const Shape& shape : {Shape{2, 3, 6, 8}, Shape{2, 2, 7, 9}, Shape{1, 1, 2, 2}, Shape{3, 2, 14, 14},
+                             Shape{2, 2, 10, 23}, Shape{16, 32, 28, 28}}) {
     Tensor x = tied_tensor(shape, 410);
     auto [y, indices] = max_pool2d(x, 2, 2);
     auto [y_ref, indices_ref] = max_pool2d_general(x, 2, 2);

@@ -330,6 +330,20 @@ Tensor sigmoid(const Tensor& a) { return map_unary(a, "sigmoid", [](float x) { r
 Tensor relu(const Tensor& a) { return map_unary(a, "relu", [](float x) { return x < 0.f ? 0.f : x; }); }
 Tensor square(const Tensor& a) { return map_unary(a, "square", [](float x) { return x * x; }); }
 
+Tensor relu_backward(const Tensor& g, const Tensor& x) {
+  check_defined(g, "relu_backward");
+  check_defined(x, "relu_backward");
+  check_same_shape(g, x, "relu_backward");
+  Tensor out(x.shape());
+  const float* gp = g.data();
+  const float* xp = x.data();
+  float* outp = out.data();
+  parallel_range(x.numel(), kParallelMin, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) outp[i] = gp[i] * (xp[i] > 0.f ? 1.f : 0.f);
+  });
+  return out;
+}
+
 // --- in place ---
 
 void add_(Tensor& a, const Tensor& b) {

@@ -22,6 +22,8 @@ const std::vector<std::string>& differentiable_ops() {
       // convolution.h
       "conv2d", "conv_transpose2d", "conv2d_weight", "conv2d_input", "max_pool2d", "avg_pool2d",
       "avg_pool2d_backward", "upsample_nearest2d", "upsample_nearest2d_backward",
+      // normalization.h
+      "batch_norm",
       // loss.h
       "mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "nll_loss",
       "cross_entropy", "gaussian_kl",

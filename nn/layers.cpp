@@ -9,6 +9,7 @@
 #include "autograd/convolution.h"
 #include "autograd/elementwise.h"
 #include "autograd/matmul.h"
+#include "autograd/normalization.h"
 #include "autograd/reduction.h"
 #include "autograd/shape.h"
 #include "nn/init.h"
@@ -174,44 +175,14 @@ Variable BatchNorm::forward(const Variable& x) {
                                                                   : fmt::format("[N, {}] or [N, {}, L]", num_features,
                                                                                 num_features),
                                             shape_str(x.shape())));
-  Axes axes;
-  for (int64_t d = 0; d < x.dim(); ++d)
-    if (d != 1) axes.push_back(d);
-  Shape channel_shape(static_cast<size_t>(x.dim()), 1);  // [1, C] or [1, C, 1, 1]: broadcasts against x
-  channel_shape[1] = num_features;
-
-  // y = (x - mean) * scale + bias, scale = weight / sqrt(var + eps): the per-channel factors are combined
-  // first, on C numbers, so normalising costs one subtraction, one product and one sum over all of x.
-  Variable centered, inv_std;
   if (is_training()) {
-    int64_t n = x.numel() / num_features;  // values per channel
-    if (n <= 1)
+    if (x.numel() / num_features <= 1)
       throw std::invalid_argument(fmt::format("{}: expected more than 1 value per channel when training, got input {}",
                                               describe(), shape_str(x.shape())));
-    Variable batch_mean = mean(x, axes, /*keepdim=*/true);
-    centered = x - batch_mean;
-    Variable batch_var = mean(square(centered), axes, /*keepdim=*/true);  // biased: divides by n
-    inv_std = pow(batch_var + eps, -0.5f);
-
-    // The running estimates see the unbiased variance (divide by n - 1), as PyTorch's do. They are
-    // bookkeeping, not part of the computation being differentiated.
-    NoGradGuard no_grad;
-    const float* m = batch_mean.data().data();
-    const float* v = batch_var.data().data();
-    float unbias = static_cast<float>(n) / static_cast<float>(n - 1);
     num_batches_tracked.data()[0] += 1;
-    for (int64_t c = 0; c < num_features; ++c) {
-      running_mean.data()[c] = (1 - momentum) * running_mean.data()[c] + momentum * m[c];
-      running_var.data()[c] = (1 - momentum) * running_var.data()[c] + momentum * v[c] * unbias;
-    }
-  } else {
-    Tensor inv(channel_shape);
-    for (int64_t c = 0; c < num_features; ++c) inv.data()[c] = 1.f / std::sqrt(running_var.data()[c] + eps);
-    centered = x - Variable(running_mean.reshape(channel_shape));
-    inv_std = Variable(inv);
   }
-  if (!affine) return centered * inv_std;
-  return centered * (inv_std * reshape(weight, channel_shape)) + reshape(bias, channel_shape);
+  // The fused op (autograd/normalization.h) normalises and, in training, updates the running statistics.
+  return batch_norm(x, running_mean, running_var, weight, bias, is_training(), momentum, eps);
 }
 
 std::string BatchNorm::describe() const {

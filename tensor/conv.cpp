@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "tensor/gemm.h"
+#include "tensor/parallel.h"
 
 namespace hd {
 
@@ -540,7 +541,8 @@ static std::pair<int64_t, int64_t> pool_out_size(const Shape& x, int64_t kernel,
   return {(x[2] + 2 * padding - kernel) / stride + 1, (x[3] + 2 * padding - kernel) / stride + 1};
 }
 
-std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
+// The general window loop: any kernel, stride and padding.
+std::pair<Tensor, Tensor> max_pool2d_general(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
   check_defined_4d(x, "max_pool2d", "input", "[B, C, H, W]");
   auto [H_out, W_out] = pool_out_size(x.shape(), kernel, stride, padding, "max_pool2d");
   const int64_t planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3);
@@ -549,8 +551,7 @@ std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, int64_t kernel, int64_t st
   const float* xp = x.data();
   float* yp = y.data();
   float* ip = indices.data();
-#pragma omp parallel for schedule(static) if (worth_threads(y.numel() * kernel * kernel))
-  for (int64_t p = 0; p < planes; ++p) {
+  parallel_for(planes, worth_threads(y.numel() * kernel * kernel), [&](int64_t p) {
     const float* plane = xp + p * H * W;
     for (int64_t oh = 0; oh < H_out; ++oh)
       for (int64_t ow = 0; ow < W_out; ++ow) {
@@ -573,12 +574,100 @@ std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, int64_t kernel, int64_t st
         yp[(p * H_out + oh) * W_out + ow] = best;
         ip[(p * H_out + oh) * W_out + ow] = static_cast<float>(best_at);
       }
-  }
+  });
   return {y, indices};
 }
 
-Tensor max_pool2d_backward(const Tensor& gy, const Tensor& indices, const Shape& x_shape) {
-  const char* op = "max_pool2d_backward";
+// The classifier's window, kernel 2, stride 2, no padding: the windows tile the image, and output (oh, ow)
+// reads the pairs top[2ow], top[2ow + 1] and bottom[2ow], bottom[2ow + 1] of rows 2oh and 2oh + 1.
+//
+// Outputs are computed kLanes at a time: a loop with a fixed count of kLanes vectorises whole, with no
+// scalar remainder (a remainder written in plain C++ turns the selects below into branches, which the
+// random ties and NaNs of real data mispredict). A row of W_out outputs is covered by chunks starting at
+// 0, kLanes, 2 kLanes, ... and a last one ending exactly at W_out, which may overlap the one before: its
+// outputs are simply computed and written twice, with the same values.
+
+// Calls chunk(start) for starts covering [0, n) with blocks of `lanes` (n >= lanes), the last block
+// ending at n.
+template <class Chunk>
+static void cover_with_chunks(int64_t n, int64_t lanes, Chunk chunk) {
+  for (int64_t start = 0;; start += lanes) {
+    start = std::min(start, n - lanes);
+    chunk(start);
+    if (start + lanes >= n) return;
+  }
+}
+
+// kLanes outputs of one output row, from ow = 0 of the given pointers. The four pixels of a window are
+// taken in the general loop's order with its rule (a later pixel replaces the best so far when it is
+// larger or NaN), written as selects so the loop vectorises. `first` is the flat index of the first
+// window's top-left pixel in its plane; W the plane's width.
+template <int kLanes>
+static void max_pool2d_2x2_lanes(const float* top, const float* bottom, int64_t W, int64_t first, float* y,
+                                 float* at) {
+#pragma omp simd
+  for (int ow = 0; ow < kLanes; ++ow) {
+    const int64_t corner = first + 2 * ow;
+    float best = top[2 * ow];  // beats the initial -infinity, or equals it
+    int64_t best_at = corner;
+    float v = top[2 * ow + 1];
+    bool take = v > best || std::isnan(v);
+    best = take ? v : best;
+    best_at = take ? corner + 1 : best_at;
+    v = bottom[2 * ow];
+    take = v > best || std::isnan(v);
+    best = take ? v : best;
+    best_at = take ? corner + W : best_at;
+    v = bottom[2 * ow + 1];
+    take = v > best || std::isnan(v);
+    best = take ? v : best;
+    best_at = take ? corner + W + 1 : best_at;
+    y[ow] = best;
+    at[ow] = static_cast<float>(best_at);
+  }
+}
+
+// One plane: x [H, W] -> y, at [H_out, W_out].
+static void max_pool2d_2x2_plane(const float* plane, int64_t W, int64_t H_out, int64_t W_out, float* y, float* at) {
+  for (int64_t oh = 0; oh < H_out; ++oh) {
+    const float* top = plane + 2 * oh * W;
+    const float* bottom = top + W;
+    float* y_row = y + oh * W_out;
+    float* at_row = at + oh * W_out;
+    // Outputs [ow, ow + lanes) of this row.
+    auto chunk8 = [&](int64_t ow) {
+      max_pool2d_2x2_lanes<8>(top + 2 * ow, bottom + 2 * ow, W, 2 * oh * W + 2 * ow, y_row + ow, at_row + ow);
+    };
+    auto chunk4 = [&](int64_t ow) {
+      max_pool2d_2x2_lanes<4>(top + 2 * ow, bottom + 2 * ow, W, 2 * oh * W + 2 * ow, y_row + ow, at_row + ow);
+    };
+    auto chunk1 = [&](int64_t ow) {
+      max_pool2d_2x2_lanes<1>(top + 2 * ow, bottom + 2 * ow, W, 2 * oh * W + 2 * ow, y_row + ow, at_row + ow);
+    };
+    if (W_out >= 8) cover_with_chunks(W_out, 8, chunk8);
+    else if (W_out >= 4) cover_with_chunks(W_out, 4, chunk4);
+    else cover_with_chunks(W_out, 1, chunk1);
+  }
+}
+
+std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
+  if (!(kernel == 2 && stride == 2 && padding == 0)) return max_pool2d_general(x, kernel, stride, padding);
+  check_defined_4d(x, "max_pool2d", "input", "[B, C, H, W]");
+  auto [H_out, W_out] = pool_out_size(x.shape(), kernel, stride, padding, "max_pool2d");
+  const int64_t planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3);
+  Tensor y({x.size(0), x.size(1), H_out, W_out});
+  Tensor indices({x.size(0), x.size(1), H_out, W_out});
+  const float* xp = x.data();
+  float* yp = y.data();
+  float* ip = indices.data();
+  parallel_for(planes, worth_threads(y.numel() * 4), [&](int64_t p) {
+    max_pool2d_2x2_plane(xp + p * H * W, W, H_out, W_out, yp + p * H_out * W_out, ip + p * H_out * W_out);
+  });
+  return {y, indices};
+}
+
+static void check_max_pool2d_backward_args(const Tensor& gy, const Tensor& indices, const Shape& x_shape,
+                                           const char* op) {
   check_defined_4d(gy, op, "gy", "[B, C, H_out, W_out]");
   check_defined_4d(indices, op, "indices", "[B, C, H_out, W_out]");
   check_4d_shape(x_shape, op, "x_shape", "[B, C, H, W]");
@@ -588,6 +677,12 @@ Tensor max_pool2d_backward(const Tensor& gy, const Tensor& indices, const Shape&
   if (gy.size(0) != x_shape[0] || gy.size(1) != x_shape[1])
     throw std::invalid_argument(fmt::format("{}: gy {} and x_shape {} must agree on batch and channels", op,
                                             shape_str(gy.shape()), shape_str(x_shape)));
+}
+
+// The general scatter: any window, overlapping or not.
+Tensor max_pool2d_backward_general(const Tensor& gy, const Tensor& indices, const Shape& x_shape) {
+  const char* op = "max_pool2d_backward";
+  check_max_pool2d_backward_args(gy, indices, x_shape, op);
   const int64_t plane_in = x_shape[2] * x_shape[3], plane_out = gy.size(2) * gy.size(3);
   const int64_t planes = x_shape[0] * x_shape[1];
   const float* ip = indices.data();
@@ -599,10 +694,87 @@ Tensor max_pool2d_backward(const Tensor& gy, const Tensor& indices, const Shape&
   const float* gyp = gy.data();
   float* gxp = gx.data();
   // Overlapping windows (stride < kernel) can pick the same pixel twice: its gradients add up.
-#pragma omp parallel for schedule(static) if (worth_threads(gy.numel()))
-  for (int64_t p = 0; p < planes; ++p)
+  parallel_for(planes, worth_threads(gy.numel()), [&](int64_t p) {
     for (int64_t k = 0; k < plane_out; ++k)
       gxp[p * plane_in + static_cast<int64_t>(ip[p * plane_out + k])] += gyp[p * plane_out + k];
+  });
+  return gx;
+}
+
+// The gradient of kLanes 2x2 windows of one row pair (see max_pool2d_2x2_lanes): each of the four pixels
+// of a window gets gy where it is the window's index and 0 elsewhere, written once (no zero fill first,
+// no scattered adds). Returns how many of the indices lie outside their own window.
+template <int kLanes>
+static int64_t max_pool2d_backward_2x2_lanes(const float* gy, const float* at, int64_t W, int64_t first, float* top,
+                                             float* bottom) {
+  int64_t outside = 0;
+#pragma omp simd reduction(+ : outside)
+  for (int ow = 0; ow < kLanes; ++ow) {
+    const float g = gy[ow], index = at[ow];
+    const float corner = static_cast<float>(first + 2 * ow);  // exact: planes here have fewer than 2^24 pixels
+    const bool tl = index == corner, tr = index == corner + 1.f;
+    const bool bl = index == corner + static_cast<float>(W), br = index == corner + static_cast<float>(W + 1);
+    top[2 * ow] = tl ? g : 0.f;
+    top[2 * ow + 1] = tr ? g : 0.f;
+    bottom[2 * ow] = bl ? g : 0.f;
+    bottom[2 * ow + 1] = br ? g : 0.f;
+    outside += !(tl || tr || bl || br);
+  }
+  return outside;
+}
+
+// One plane: gy, at [H_out, W_out] -> gx [H, W] (an odd last row or column is left alone). Returns the
+// number of indices outside their own window (counting twice those of overlapping chunks).
+static int64_t max_pool2d_backward_2x2_plane(const float* gy, const float* at, int64_t W, int64_t H_out,
+                                              int64_t W_out, float* gx) {
+  int64_t outside = 0;
+  for (int64_t oh = 0; oh < H_out; ++oh) {
+    float* top = gx + 2 * oh * W;
+    float* bottom = top + W;
+    const float* gy_row = gy + oh * W_out;
+    const float* at_row = at + oh * W_out;
+    auto chunk8 = [&](int64_t ow) {
+      outside += max_pool2d_backward_2x2_lanes<8>(gy_row + ow, at_row + ow, W, 2 * oh * W + 2 * ow, top + 2 * ow,
+                                                  bottom + 2 * ow);
+    };
+    auto chunk4 = [&](int64_t ow) {
+      outside += max_pool2d_backward_2x2_lanes<4>(gy_row + ow, at_row + ow, W, 2 * oh * W + 2 * ow, top + 2 * ow,
+                                                  bottom + 2 * ow);
+    };
+    auto chunk1 = [&](int64_t ow) {
+      outside += max_pool2d_backward_2x2_lanes<1>(gy_row + ow, at_row + ow, W, 2 * oh * W + 2 * ow, top + 2 * ow,
+                                                  bottom + 2 * ow);
+    };
+    if (W_out >= 8) cover_with_chunks(W_out, 8, chunk8);
+    else if (W_out >= 4) cover_with_chunks(W_out, 4, chunk4);
+    else cover_with_chunks(W_out, 1, chunk1);
+  }
+  return outside;
+}
+
+// When the output is the input's size halved and every index lies in its own 2x2 block (always so after
+// max_pool2d with kernel 2, stride 2, no padding), the blocks tile the plane and each pixel receives at
+// most one gradient: the blocks are written directly. Anything else goes through the general scatter,
+// which also reports indices that are not pixels of the plane.
+Tensor max_pool2d_backward(const Tensor& gy, const Tensor& indices, const Shape& x_shape) {
+  const char* op = "max_pool2d_backward";
+  check_max_pool2d_backward_args(gy, indices, x_shape, op);
+  const int64_t H = x_shape[2], W = x_shape[3], H_out = gy.size(2), W_out = gy.size(3);
+  const bool halves = H_out == H / 2 && W_out == W / 2 && H * W < (int64_t{1} << 24);
+  if (!halves) return max_pool2d_backward_general(gy, indices, x_shape);
+  const int64_t planes = x_shape[0] * x_shape[1];
+  // An odd last row or column lies in no block and keeps its zeros.
+  Tensor gx = (H % 2 != 0 || W % 2 != 0) ? Tensor::zeros(x_shape) : Tensor(x_shape);
+  const float* gyp = gy.data();
+  const float* ip = indices.data();
+  float* gxp = gx.data();
+  std::vector<int64_t> outside(planes, 0);
+  parallel_for(planes, worth_threads(gx.numel()), [&](int64_t p) {
+    outside[p] = max_pool2d_backward_2x2_plane(gyp + p * H_out * W_out, ip + p * H_out * W_out, W, H_out, W_out,
+                                               gxp + p * H * W);
+  });
+  for (int64_t n : outside)
+    if (n > 0) return max_pool2d_backward_general(gy, indices, x_shape);
   return gx;
 }
 

@@ -50,6 +50,10 @@ Tensor conv_transpose2d_reference(const Tensor& x, const Tensor& w, const Tensor
 std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding = 0);
 // Routes gy back to the positions in `indices`: -> x_shape.
 Tensor max_pool2d_backward(const Tensor& gy, const Tensor& indices, const Shape& x_shape);
+// Kernel 2, stride 2, padding 0 (non-overlapping 2x2 windows) takes a branch-free path in both; these are
+// the general window loops behind everything else, with the same results, for the tests to compare against.
+std::pair<Tensor, Tensor> max_pool2d_general(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding = 0);
+Tensor max_pool2d_backward_general(const Tensor& gy, const Tensor& indices, const Shape& x_shape);
 // Mean over windows, padding counted as zeros in the mean (PyTorch's count_include_pad=True).
 Tensor avg_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding = 0);
 Tensor avg_pool2d_backward(const Tensor& gy, const Shape& x_shape, int64_t kernel, int64_t stride,

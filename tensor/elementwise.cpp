@@ -330,11 +330,25 @@ Tensor sigmoid(const Tensor& a) { return map_unary(a, "sigmoid", [](float x) { r
 Tensor relu(const Tensor& a) { return map_unary(a, "relu", [](float x) { return x < 0.f ? 0.f : x; }); }
 Tensor square(const Tensor& a) { return map_unary(a, "square", [](float x) { return x * x; }); }
 
+Tensor relu_backward(const Tensor& g, const Tensor& x) {
+  check_defined(g, "relu_backward");
+  check_defined(x, "relu_backward");
+  check_same_shape(g, x, "relu_backward");
+  Tensor out(x.shape());
+  const float* gp = g.data();
+  const float* xp = x.data();
+  float* outp = out.data();
+  parallel_range(x.numel(), kParallelMin, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) outp[i] = gp[i] * (xp[i] > 0.f ? 1.f : 0.f);
+  });
+  return out;
+}
+
 // --- fused loss kernels: a loss's per-element formula in one pass instead of one pass per op ---
 
 namespace {
 
-void check_same_shape(const Tensor& a, const Tensor& b, const char* op, const char* a_name, const char* b_name) {
+void check_operand_shapes(const Tensor& a, const Tensor& b, const char* op, const char* a_name, const char* b_name) {
   check_defined(a, op);
   check_defined(b, op);
   if (a.shape() != b.shape())
@@ -348,7 +362,7 @@ void check_same_shape(const Tensor& a, const Tensor& b, const char* op, const ch
 // e^ is only ever taken of a non-positive number (no overflow for large |x|).
 Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& y) {
   const char* op = "binary_cross_entropy_with_logits";
-  check_same_shape(x, y, op, "input", "target");
+  check_operand_shapes(x, y, op, "input", "target");
   Tensor out(x.shape());
   const float *xp = x.data(), *yp = y.data();
   float* outp = out.data();
@@ -364,8 +378,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& y) {
 // d/dx of the above is sigmoid(x) - y; times the incoming gradient g.
 Tensor binary_cross_entropy_with_logits_backward(const Tensor& g, const Tensor& x, const Tensor& y) {
   const char* op = "binary_cross_entropy_with_logits_backward";
-  check_same_shape(x, y, op, "input", "target");
-  check_same_shape(g, x, op, "grad_output", "input");
+  check_operand_shapes(x, y, op, "input", "target");
+  check_operand_shapes(g, x, op, "grad_output", "input");
   Tensor out(x.shape());
   const float *gp = g.data(), *xp = x.data(), *yp = y.data();
   float* outp = out.data();

@@ -56,6 +56,9 @@ Tensor erf(const Tensor& a);
 Tensor tanh(const Tensor& a);
 Tensor sigmoid(const Tensor& a);  // 1 / (1 + e^-x), computed without overflow for large |x|
 Tensor relu(const Tensor& a);
+// relu's input gradient in one pass: g * (x > 0 ? 1 : 0), the same values as mul(g, gt(x, 0)) without the
+// mask tensor. g and x must have the same shape.
+Tensor relu_backward(const Tensor& g, const Tensor& x);
 Tensor square(const Tensor& a);
 
 // --- fused loss kernels (same shapes, no broadcasting) ---

@@ -17,6 +17,7 @@
 #include "autograd/elementwise.h"
 #include "autograd/loss.h"
 #include "autograd/matmul.h"
+#include "autograd/normalization.h"
 #include "autograd/reduction.h"
 #include "autograd/shape.h"
 
@@ -116,6 +117,13 @@ inline const std::vector<OpCase>& op_cases() {
       {"upsample_nearest2d", "upsample_nearest2d", [](const Vars& x, const Consts&) { return upsample_nearest2d(x[0], 2); }},
       {"upsample_nearest2d_backward", "upsample_nearest2d_backward",
        [](const Vars& x, const Consts&) { return upsample_nearest2d_grad(x[0], 2); }},
+      // normalization
+      {"batch_norm_train", "batch_norm",
+       [](const Vars& x, const Consts&) { return batch_norm(x[0], Tensor(), Tensor(), x[1], x[2], /*training=*/true); }},
+      {"batch_norm_train_1d_no_affine", "batch_norm",
+       [](const Vars& x, const Consts&) { return batch_norm(x[0], Tensor(), Tensor(), Variable(), Variable(), true); }},
+      {"batch_norm_eval", "batch_norm",
+       [](const Vars& x, const Consts& c) { return batch_norm(x[0], c[0], c[1], x[1], x[2], /*training=*/false, 0.1f, 1e-3f); }},
       // loss
       {"mse_loss", "mse_loss", [](const Vars& x, const Consts&) { return mse_loss(x[0], x[1]); }},
       {"l1_loss", "l1_loss", [](const Vars& x, const Consts&) { return l1_loss(x[0], x[1], Reduction::Sum); }},

@@ -239,6 +239,54 @@ TEST(MaxPool2d, BackwardIsAdjointOfSelection) {
       }
 }
 
+// Values from a small set, with NaN and -infinity sprinkled in: many windows hold ties, several NaNs
+// or only -infinity, the cases where "first maximum wins" and "NaN wins" decide the index.
+Tensor tied_tensor(const Shape& shape, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::uniform_int_distribution<int> pick(0, 9);
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  const float values[10] = {-1.f, 0.f, 0.f, 1.f, 1.f, 1.f, 2.f, nan, -inf, -inf};
+  Tensor t(shape);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data()[i] = values[pick(gen)];
+  return t;
+}
+
+// Same values bit for bit (NaN where the other has NaN).
+void expect_identical(const Tensor& a, const Tensor& b, const std::string& what) {
+  ASSERT_EQ(shape_str(a.shape()), shape_str(b.shape())) << what;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    if (std::isnan(b.data()[i])) EXPECT_TRUE(std::isnan(a.data()[i])) << what << " at " << i;
+    else EXPECT_EQ(a.data()[i], b.data()[i]) << what << " at " << i;
+  }
+}
+
+TEST(MaxPool2d, FastTwoByTwoPathMatchesTheGeneralLoopOnTiesAndNaN) {
+  // Output rows of 1, 4, 7, 11 and 14 windows (whole and overlapping chunks of 8 and 4); odd sizes leave a
+  // last row or column outside every window; the big shape splits planes across threads.
+  for (const Shape& shape : {Shape{2, 3, 6, 8}, Shape{2, 2, 7, 9}, Shape{1, 1, 2, 2}, Shape{3, 2, 14, 14},
+                             Shape{2, 2, 10, 23}, Shape{16, 32, 28, 28}}) {
+    Tensor x = tied_tensor(shape, 410);
+    auto [y, indices] = max_pool2d(x, 2, 2);
+    auto [y_ref, indices_ref] = max_pool2d_general(x, 2, 2);
+    expect_identical(y, y_ref, "values " + shape_str(shape));
+    expect_identical(indices, indices_ref, "indices " + shape_str(shape));
+    Tensor gy = random_tensor(y.shape(), 411);
+    expect_identical(max_pool2d_backward(gy, indices, x.shape()),
+                     max_pool2d_backward_general(gy, indices_ref, x.shape()), "gradient " + shape_str(shape));
+  }
+}
+
+TEST(MaxPool2d, BackwardWithIndicesOutsideTheirTwoByTwoBlockUsesTheGeneralScatter) {
+  // Kernel 3, stride 2, padding 1 on 6x6 also halves the size, but its windows overlap: an index may lie
+  // in a neighbouring 2x2 block, and a pixel may receive two gradients.
+  Tensor x = random_tensor({2, 3, 6, 6}, 420);
+  auto [y, indices] = max_pool2d(x, 3, 2, 1);
+  ASSERT_EQ(shape_str(y.shape()), "[2, 3, 3, 3]");
+  Tensor gy = random_tensor(y.shape(), 421);
+  expect_identical(max_pool2d_backward(gy, indices, x.shape()), max_pool2d_backward_general(gy, indices, x.shape()),
+                   "gradient");
+}
+
 TEST(AvgPool2d, BackwardIsAdjoint) {
   Tensor x = random_tensor({8, 8, 30, 29}, 500);
   for (int64_t kernel : {2, 3, 4})

@@ -213,6 +213,16 @@ TEST(Unary, ReluAndSignOnNaN) {
   expect_values(sign(Tensor::from({1}, {kNaN})), {1}, {0});     // as torch.sign
 }
 
+TEST(Unary, ReluBackwardIsTheGradientTimesTheMaskOfPositiveInputs) {
+  // Exactly mul(g, gt(x, 0)), down to NaN * 1 and inf * 0 giving NaN.
+  Tensor x = Tensor::from({6}, {-2, 0, 3, 1, -1, kNaN});
+  Tensor g = Tensor::from({6}, {5, 5, 5, kNaN, kInf, 2});
+  expect_values(relu_backward(g, x), {6}, {0, 0, 5, kNaN, kNaN, 0});
+  Tensor big_x = pattern({70000}), big_g = pattern({70000}, 1.f);  // split across threads
+  EXPECT_EQ(relu_backward(big_g, big_x).tolist(), mul(big_g, gt(big_x, 0.f)).tolist());
+  expect_invalid([] { relu_backward(Tensor::zeros({2}), Tensor::zeros({3})); }, {"relu_backward"});
+}
+
 TEST(Unary, TranscendentalValues) {
   Tensor x = Tensor::from({3}, {0, 1, -2});
   expect_values(exp(x), {3}, {1, std::exp(1.f), std::exp(-2.f)});

@@ -180,6 +180,13 @@ CASES = [
      lambda x, c: F.interpolate(x[0], scale_factor=2, mode="nearest")),
     ("upsample_nearest2d_backward", "upsample_nearest2d_backward", [normal(1, 2, 6, 8)], [],
      lambda x, c: F.avg_pool2d(x[0], 2) * 4),
+    # normalization (running statistics None in training: the op is then a pure function of its inputs)
+    ("batch_norm_train", "batch_norm", [normal(4, 3, 3, 2) * 2 + 1, positive(3), normal(3)], [],
+     lambda x, c: F.batch_norm(x[0], None, None, x[1], x[2], training=True)),
+    ("batch_norm_train_1d_no_affine", "batch_norm", [normal(6, 4)], [],
+     lambda x, c: F.batch_norm(x[0], None, None, None, None, training=True)),
+    ("batch_norm_eval", "batch_norm", [normal(4, 3, 5), positive(3), normal(3)], [normal(3), positive(3)],
+     lambda x, c: F.batch_norm(x[0], c[0], c[1], x[1], x[2], training=False, eps=1e-3)),
     # loss
     ("mse_loss", "mse_loss", [normal(3, 4), normal(3, 4)], [], lambda x, c: F.mse_loss(x[0], x[1])),
     ("l1_loss", "l1_loss", apart(3, 4), [], lambda x, c: F.l1_loss(x[0], x[1], reduction="sum")),

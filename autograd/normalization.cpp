@@ -1,0 +1,142 @@
+// Normalisation family: batch_norm's forward with the kernels of tensor/normalization.h, its backward
+// rule right below.
+#include "autograd/normalization.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <stdexcept>
+#include <tuple>
+
+#include "autograd/elementwise.h"
+#include "autograd/reduction.h"
+#include "autograd/shape.h"
+#include "tensor/normalization.h"
+
+namespace hd {
+
+using Grads = std::vector<Variable>;
+
+namespace {
+
+// A per-channel tensor: [C], or undefined when `optional`.
+void check_per_channel(const Shape& shape, bool defined, const Shape& x, const char* what, bool optional) {
+  if (!defined) {
+    if (optional) return;
+    throw std::invalid_argument(fmt::format("batch_norm: {} is undefined, expected shape [{}]", what, x[1]));
+  }
+  if (shape != Shape{x[1]})
+    throw std::invalid_argument(fmt::format("batch_norm: {} must have shape [{}] (one value per channel of input {}), "
+                                            "got {}",
+                                            what, x[1], shape_str(x), shape_str(shape)));
+}
+
+// Every axis of x: [N, C, *] except the channel axis 1: the axes the statistics are taken over.
+Axes statistics_axes(int64_t dim) {
+  Axes axes;
+  for (int64_t d = 0; d < dim; ++d)
+    if (d != 1) axes.push_back(d);
+  return axes;
+}
+
+// [1, C] or [1, C, 1] or [1, C, 1, 1]: a per-channel [C] viewed so that it broadcasts against x.
+Shape channel_shape(const Shape& x) {
+  Shape shape(x.size(), 1);
+  shape[1] = x[1];
+  return shape;
+}
+
+// batch_norm's gradients written with differentiable ops, for backward with create_graph (second
+// derivatives). Same formulas as batch_norm_backward (tensor/normalization.h); in training the batch's
+// mean and inv_std are computed again from x, so that their own dependence on x is part of the graph.
+// `mean` and `inv_std` ([C], constants) are used only in evaluation.
+Grads batch_norm_grads_differentiable(const Variable& g, const Variable& x, const Variable& weight,
+                                      const Tensor& mean, const Tensor& inv_std, bool training, float eps) {
+  const Axes axes = statistics_axes(x.dim());
+  const Shape per_channel = channel_shape(x.shape());
+  Variable centered, inv_sd;
+  if (training) {
+    centered = x - hd::mean(x, axes, /*keepdim=*/true);
+    inv_sd = pow(hd::mean(square(centered), axes, /*keepdim=*/true) + eps, -0.5f);
+  } else {
+    centered = x - Variable(mean.reshape(per_channel));
+    inv_sd = Variable(inv_std.reshape(per_channel));
+  }
+  Variable xhat = centered * inv_sd;
+  Variable gw = weight.defined() ? g * reshape(weight, per_channel) : g;
+  Variable dx = training ? inv_sd * (gw - hd::mean(gw, axes, true) - xhat * hd::mean(gw * xhat, axes, true))
+                         : gw * inv_sd;
+  return Grads{dx, sum(g * xhat, axes), sum(g, axes)};
+}
+
+}  // namespace
+
+// Forward: y = (x - mean) * inv_std * weight + bias, inv_std = 1 / sqrt(var + eps), with the batch's
+// statistics (training) or the running ones (evaluation).
+// Backward (xhat = (x - mean) * inv_std, gw = g * weight, means per channel):
+//   training:   dx = inv_std * (gw - mean(gw) - xhat * mean(gw * xhat))
+//               (the last two terms are the paths through the batch mean and variance)
+//   evaluation: dx = inv_std * gw
+//   dweight = sum(g * xhat), dbias = sum(g)
+Variable batch_norm(const Variable& x, const Tensor& running_mean, const Tensor& running_var, const Variable& weight,
+                    const Variable& bias, bool training, float momentum, float eps) {
+  if (!x.defined()) throw std::invalid_argument("batch_norm: input is undefined");
+  if (x.dim() < 2)
+    throw std::invalid_argument(fmt::format(
+        "batch_norm: expected input [N, C] or [N, C, L] or [N, C, H, W], got {}", shape_str(x.shape())));
+  const Shape& shape = x.shape();
+  check_per_channel(running_mean.shape(), running_mean.defined(), shape, "running_mean", training);
+  check_per_channel(running_var.shape(), running_var.defined(), shape, "running_var", training);
+  if (running_mean.defined() != running_var.defined())
+    throw std::invalid_argument("batch_norm: expected both running_mean and running_var, or neither");
+  check_per_channel(weight.defined() ? weight.shape() : Shape{}, weight.defined(), shape, "weight", true);
+  check_per_channel(bias.defined() ? bias.shape() : Shape{}, bias.defined(), shape, "bias", true);
+  if (!(eps >= 0.f)) throw std::invalid_argument(fmt::format("batch_norm: eps must be >= 0, got {}", eps));
+
+  const int64_t C = shape[1], count = x.numel() / C;  // values per channel
+  Tensor mean, inv_std({C});
+  if (training) {
+    if (count <= 1)
+      throw std::invalid_argument(fmt::format(
+          "batch_norm: expected more than 1 value per channel when training, got input {}", shape_str(shape)));
+    Tensor var;
+    std::tie(mean, var) = batch_norm_statistics(x.data());
+    for (int64_t c = 0; c < C; ++c) inv_std.data()[c] = 1.f / std::sqrt(var.data()[c] + eps);
+    // Bookkeeping, not part of what is differentiated: the running estimates see the unbiased variance.
+    if (running_mean.defined()) {
+      const float unbias = static_cast<float>(count) / static_cast<float>(count - 1);
+      Tensor rm_buffer = running_mean, rv_buffer = running_var;  // copies share storage: the caller's buffers
+      float* rm = rm_buffer.data();
+      float* rv = rv_buffer.data();
+      for (int64_t c = 0; c < C; ++c) {
+        rm[c] = (1 - momentum) * rm[c] + momentum * mean.data()[c];
+        rv[c] = (1 - momentum) * rv[c] + momentum * var.data()[c] * unbias;
+      }
+    }
+  } else {
+    mean = running_mean.clone();  // the values at this call, even if the buffers change before backward
+    for (int64_t c = 0; c < C; ++c) inv_std.data()[c] = 1.f / std::sqrt(running_var.data()[c] + eps);
+  }
+  Tensor y = batch_norm_forward(x.data(), mean, inv_std, weight.defined() ? weight.data() : Tensor(),
+                                bias.defined() ? bias.data() : Tensor());
+
+  std::vector<Variable> inputs{x};
+  if (weight.defined()) inputs.push_back(weight);
+  if (bias.defined()) inputs.push_back(bias);
+  return record_op("batch_norm", y, inputs, [=](const Variable& g, const Variable&) {
+    Grads grads;
+    if (grad_enabled()) {
+      grads = batch_norm_grads_differentiable(g, x, weight, mean, inv_std, training, eps);
+    } else {
+      BatchNormGrads k = batch_norm_backward(g.data(), x.data(), mean, inv_std,
+                                             weight.defined() ? weight.data() : Tensor(), training);
+      grads = Grads{Variable(k.dx), Variable(k.dweight), Variable(k.dbias)};
+    }
+    Grads out{grads[0]};
+    if (weight.defined()) out.push_back(grads[1]);
+    if (bias.defined()) out.push_back(grads[2]);
+    return out;
+  });
+}
+
+}  // namespace hd

@@ -1,0 +1,130 @@
+// Tests for the fused batch_norm op (autograd/normalization.h) and its kernels (tensor/normalization.h).
+// Its values against PyTorch and its derivatives against finite differences are in the op cases
+// (tests/op_cases.h); here: the kernels against plain double loops, the fused backward against the
+// same rule written with differentiable ops, the running statistics, and the argument checks.
+#include "autograd/normalization.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "autograd/reduction.h"
+#include "tensor/normalization.h"
+#include "tensor_checks.h"
+
+namespace hd::test {
+namespace {
+
+Tensor random_tensor(const Shape& shape, unsigned seed, float scale = 1.f, float offset = 0.f) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> dist(0.f, 1.f);
+  Tensor t(shape);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data()[i] = offset + scale * dist(gen);
+  return t;
+}
+
+void expect_close(const Tensor& a, const Tensor& b, float tol, const std::string& what) {
+  ASSERT_EQ(a.shape(), b.shape()) << what;
+  for (int64_t i = 0; i < a.numel(); ++i)
+    EXPECT_NEAR(a.data()[i], b.data()[i], tol * (1.f + std::fabs(b.data()[i]))) << what << " at " << i;
+}
+
+// Per-channel mean and biased variance of x: [N, C, *] in double, two passes (the definition).
+std::pair<std::vector<double>, std::vector<double>> reference_statistics(const Tensor& x) {
+  const int64_t N = x.size(0), C = x.size(1), S = x.numel() / (N * C);
+  std::vector<double> mean(C, 0.0), var(C, 0.0);
+  for (int64_t c = 0; c < C; ++c) {
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t i = 0; i < S; ++i) mean[c] += x.data()[(n * C + c) * S + i];
+    mean[c] /= static_cast<double>(N * S);
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t i = 0; i < S; ++i) var[c] += std::pow(x.data()[(n * C + c) * S + i] - mean[c], 2);
+    var[c] /= static_cast<double>(N * S);
+  }
+  return {mean, var};
+}
+
+TEST(BatchNormStatistics, MatchDoubleTwoPassSums) {
+  // A large mean next to a small spread is where a plain sum-of-squares formula loses every digit.
+  for (const Shape& shape : {Shape{64, 5}, Shape{8, 3, 17}, Shape{16, 4, 28, 28}}) {
+    Tensor x = random_tensor(shape, 1, 0.5f, 100.f);
+    auto [mean, var] = batch_norm_statistics(x);
+    auto [ref_mean, ref_var] = reference_statistics(x);
+    for (int64_t c = 0; c < x.size(1); ++c) {
+      EXPECT_NEAR(mean.data()[c], ref_mean[c], 1e-5 * std::fabs(ref_mean[c])) << shape_str(shape);
+      EXPECT_NEAR(var.data()[c], ref_var[c], 1e-4 * ref_var[c]) << shape_str(shape);
+    }
+  }
+}
+
+// The backward a create_graph pass takes (differentiable ops) and the fused kernels give the same gradients.
+void expect_fused_backward_matches_differentiable(bool training) {
+  Tensor x_data = random_tensor({8, 3, 5, 6}, 2, 2.f, 1.f);
+  Tensor g = random_tensor({8, 3, 5, 6}, 3);
+  Tensor running_mean = random_tensor({3}, 4), running_var = Tensor::full({3}, 1.7f);
+  Variable x(x_data, true), w(random_tensor({3}, 5), true), b(random_tensor({3}, 6), true);
+  Variable y = batch_norm(x, running_mean, running_var, w, b, training);
+  std::vector<Variable> fused = grad(y, {x, w, b}, Variable(g), {.retain_graph = true});
+  std::vector<Variable> composed = grad(y, {x, w, b}, Variable(g), {.create_graph = true});
+  const char* names[] = {"dx", "dweight", "dbias"};
+  for (int i = 0; i < 3; ++i) expect_close(fused[i].data(), composed[i].data(), 1e-4f, names[i]);
+}
+
+TEST(BatchNormOp, FusedBackwardMatchesDifferentiableRuleInTraining) { expect_fused_backward_matches_differentiable(true); }
+TEST(BatchNormOp, FusedBackwardMatchesDifferentiableRuleInEvaluation) {
+  expect_fused_backward_matches_differentiable(false);
+}
+
+TEST(BatchNormOp, TrainingUpdatesRunningStatisticsWithTheUnbiasedVariance) {
+  Tensor x = random_tensor({6, 2, 3}, 7, 3.f, -2.f);
+  Tensor running_mean = Tensor::from({2}, {0.5f, -1.f}), running_var = Tensor::from({2}, {2.f, 0.25f});
+  auto [ref_mean, ref_var] = reference_statistics(x);
+  std::vector<float> old_mean = running_mean.tolist(), old_var = running_var.tolist();
+  batch_norm(x, running_mean, running_var, Variable(), Variable(), /*training=*/true, /*momentum=*/0.3f);
+  const double n = 6 * 3;
+  for (int c = 0; c < 2; ++c) {
+    EXPECT_NEAR(running_mean.data()[c], 0.7 * old_mean[c] + 0.3 * ref_mean[c], 1e-5);
+    EXPECT_NEAR(running_var.data()[c], 0.7 * old_var[c] + 0.3 * ref_var[c] * n / (n - 1), 1e-5);
+  }
+}
+
+TEST(BatchNormOp, EvaluationIsAnAffineMapPerChannelAndLeavesRunningStatisticsAlone) {
+  Tensor x = random_tensor({4, 2}, 8);
+  Tensor running_mean = Tensor::from({2}, {0.5f, -1.f}), running_var = Tensor::from({2}, {4.f, 0.25f});
+  Tensor w = Tensor::from({2}, {2.f, 3.f}), b = Tensor::from({2}, {0.1f, -0.2f});
+  Tensor y = batch_norm(x, running_mean, running_var, w, b, /*training=*/false, 0.1f, /*eps=*/0.f).data();
+  for (int64_t n = 0; n < 4; ++n) {
+    EXPECT_NEAR(y.at({n, 0}), (x.at({n, 0}) - 0.5f) / 2.f * 2.f + 0.1f, 1e-6);
+    EXPECT_NEAR(y.at({n, 1}), (x.at({n, 1}) + 1.f) / 0.5f * 3.f - 0.2f, 1e-6);
+  }
+  expect_values(running_mean, {2}, {0.5f, -1.f});
+  expect_values(running_var, {2}, {4.f, 0.25f});
+}
+
+TEST(BatchNormOp, BadArgumentsNameTheOpAndWhatWasExpected) {
+  Tensor x = Tensor::zeros({4, 3, 2, 2});
+  Tensor stats = Tensor::zeros({3});
+  expect_invalid([&] { batch_norm(Tensor::zeros({4}), Tensor(), Tensor(), Variable(), Variable(), true); },
+                 {"batch_norm", "expected input [N, C]", "got [4]"});
+  expect_invalid([&] { batch_norm(x, Tensor::zeros({4}), stats, Variable(), Variable(), true); },
+                 {"batch_norm", "running_mean must have shape [3]", "got [4]"});
+  expect_invalid([&] { batch_norm(x, stats, stats, Tensor::ones({2}), Variable(), true); },
+                 {"batch_norm", "weight must have shape [3]", "input [4, 3, 2, 2]", "got [2]"});
+  expect_invalid([&] { batch_norm(x, stats, stats, Variable(), Tensor::ones({3, 1}), true); },
+                 {"batch_norm", "bias must have shape [3]", "got [3, 1]"});
+  expect_invalid([&] { batch_norm(x, Tensor(), Tensor(), Variable(), Variable(), /*training=*/false); },
+                 {"batch_norm", "running_mean is undefined", "expected shape [3]"});
+  expect_invalid([&] { batch_norm(x, stats, Tensor(), Variable(), Variable(), true); },
+                 {"batch_norm", "both running_mean and running_var"});
+  expect_invalid([&] { batch_norm(Tensor::zeros({1, 3}), Tensor(), Tensor(), Variable(), Variable(), true); },
+                 {"batch_norm", "more than 1 value per channel", "[1, 3]"});
+  expect_invalid([&] { batch_norm_forward(x, stats, Tensor::zeros({2}), Tensor(), Tensor()); },
+                 {"batch_norm", "inv_std must have shape [3]"});
+  expect_invalid([&] { batch_norm_backward(Tensor::zeros({4, 3}), x, stats, stats, Tensor(), true); },
+                 {"batch_norm_backward", "g must have the input's shape [4, 3, 2, 2]", "got [4, 3]"});
+}
+
+}  // namespace
+}  // namespace hd::test

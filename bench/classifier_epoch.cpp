@@ -4,11 +4,10 @@
 // decay over the run, batch 128, cross-entropy, a shuffled and preloaded training set of 60000 images.
 // The test pass is not timed.
 //
-//   build/bench/classifier_epoch [--epochs N] [--seed S]     (default: 1 epoch, seed 0)
+//   build/bench/classifier_epoch [--epochs N] [--seed S] [--threads T]   (default: 1 epoch, seed 0, all cores)
 //
 // Prints JSON lines: the settings, then per epoch the train loss, test accuracy, seconds (wall clock)
 // and cpu_seconds (CPU time of all threads, which a busy machine inflates less than wall time).
-// Threads: OpenMP's default (every core); OMP_NUM_THREADS=1 for one.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -17,6 +16,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "bench/flags.h"
 #include "data/fashion_mnist.h"
 #include "data/loader.h"
 #include "models/classifier.h"
@@ -26,11 +26,16 @@
 int main(int argc, char** argv) {
   int epochs = 1;
   uint64_t seed = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i];
-    if (flag == "--epochs") epochs = std::atoi(argv[i + 1]);
-    else if (flag == "--seed") seed = std::strtoull(argv[i + 1], nullptr, 10);
+  int threads_flag = 0;
+  const char* usage = "classifier_epoch [--epochs N] [--seed S] [--threads T]";
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--epochs") epochs = static_cast<int>(bench::int_flag(i, argc, argv, 1, 1000, usage));
+    else if (arg == "--seed") seed = static_cast<uint64_t>(bench::int_flag(i, argc, argv, 0, INT64_MAX, usage));
+    else if (arg == "--threads") threads_flag = static_cast<int>(bench::int_flag(i, argc, argv, 0, 1024, usage));
+    else bench::usage_exit(usage, "unknown flag " + arg);
   }
+  if (threads_flag > 0) omp_set_num_threads(threads_flag);
   const int64_t batch = 128;
   const float lr = 1e-3f;
 

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "autograd/variable.h"
+#include "bench/flags.h"
 #include "data/fashion_mnist.h"
 #include "models/vae.h"
 #include "nn/optim.h"
@@ -95,24 +96,15 @@ int main(int argc, char** argv) {
   int epochs = 1, threads = 0;
   uint64_t seed = 1;
   bool profile = false, floor = false;
+  const char* usage = "vae_epoch [--epochs N] [--seed S] [--threads T] [--profile] [--floor]";
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) {
-        fmt::print(stderr, "vae_epoch: {} needs a value\n", arg);
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (arg == "--epochs") epochs = std::atoi(value());
-    else if (arg == "--seed") seed = std::strtoull(value(), nullptr, 10);
-    else if (arg == "--threads") threads = std::atoi(value());
+    if (arg == "--epochs") epochs = static_cast<int>(bench::int_flag(i, argc, argv, 1, 1000, usage));
+    else if (arg == "--seed") seed = static_cast<uint64_t>(bench::int_flag(i, argc, argv, 0, INT64_MAX, usage));
+    else if (arg == "--threads") threads = static_cast<int>(bench::int_flag(i, argc, argv, 0, 1024, usage));
     else if (arg == "--profile") profile = true;
     else if (arg == "--floor") floor = true;
-    else {
-      fmt::print(stderr, "usage: vae_epoch [--epochs N] [--seed S] [--threads T] [--profile] [--floor]\n");
-      return 2;
-    }
+    else bench::usage_exit(usage, "unknown flag " + arg);
   }
   if (threads > 0) omp_set_num_threads(threads);
 

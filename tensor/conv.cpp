@@ -541,41 +541,30 @@ static std::pair<int64_t, int64_t> pool_out_size(const Shape& x, int64_t kernel,
   return {(x[2] + 2 * padding - kernel) / stride + 1, (x[3] + 2 * padding - kernel) / stride + 1};
 }
 
-// The general window loop: any kernel, stride and padding.
-std::pair<Tensor, Tensor> max_pool2d_general(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
-  check_defined_4d(x, "max_pool2d", "input", "[B, C, H, W]");
-  auto [H_out, W_out] = pool_out_size(x.shape(), kernel, stride, padding, "max_pool2d");
-  const int64_t planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3);
-  Tensor y({x.size(0), x.size(1), H_out, W_out});
-  Tensor indices({x.size(0), x.size(1), H_out, W_out});
-  const float* xp = x.data();
-  float* yp = y.data();
-  float* ip = indices.data();
-  parallel_for(planes, worth_threads(y.numel() * kernel * kernel), [&](int64_t p) {
-    const float* plane = xp + p * H * W;
-    for (int64_t oh = 0; oh < H_out; ++oh)
-      for (int64_t ow = 0; ow < W_out; ++ow) {
-        // The window clipped to the image: the padding is -infinity and never wins.
-        int64_t h0 = oh * stride - padding, w0 = ow * stride - padding;
-        int64_t h1 = std::min(h0 + kernel, H), w1 = std::min(w0 + kernel, W);
-        h0 = std::max<int64_t>(h0, 0);
-        w0 = std::max<int64_t>(w0, 0);
-        float best = -std::numeric_limits<float>::infinity();
-        int64_t best_at = h0 * W + w0;
-        for (int64_t h = h0; h < h1; ++h)
-          for (int64_t w = w0; w < w1; ++w) {
-            float v = plane[h * W + w];
-            // First maximum wins ties; a NaN wins everything (both as in PyTorch).
-            if (v > best || std::isnan(v)) {
-              best = v;
-              best_at = h * W + w;
-            }
+// The general window loop over one plane: any kernel, stride and padding.
+static void max_pool2d_general_plane(const float* plane, int64_t H, int64_t W, int64_t kernel, int64_t stride,
+                                     int64_t padding, int64_t H_out, int64_t W_out, float* y, float* at) {
+  for (int64_t oh = 0; oh < H_out; ++oh)
+    for (int64_t ow = 0; ow < W_out; ++ow) {
+      // The window clipped to the image: the padding is -infinity and never wins.
+      int64_t h0 = oh * stride - padding, w0 = ow * stride - padding;
+      int64_t h1 = std::min(h0 + kernel, H), w1 = std::min(w0 + kernel, W);
+      h0 = std::max<int64_t>(h0, 0);
+      w0 = std::max<int64_t>(w0, 0);
+      float best = -std::numeric_limits<float>::infinity();
+      int64_t best_at = h0 * W + w0;
+      for (int64_t h = h0; h < h1; ++h)
+        for (int64_t w = w0; w < w1; ++w) {
+          float v = plane[h * W + w];
+          // First maximum wins ties; a NaN wins everything (both as in PyTorch).
+          if (v > best || std::isnan(v)) {
+            best = v;
+            best_at = h * W + w;
           }
-        yp[(p * H_out + oh) * W_out + ow] = best;
-        ip[(p * H_out + oh) * W_out + ow] = static_cast<float>(best_at);
-      }
-  });
-  return {y, indices};
+        }
+      y[oh * W_out + ow] = best;
+      at[oh * W_out + ow] = static_cast<float>(best_at);
+    }
 }
 
 // The classifier's window, kernel 2, stride 2, no padding: the windows tile the image, and output (oh, ow)
@@ -650,8 +639,9 @@ static void max_pool2d_2x2_plane(const float* plane, int64_t W, int64_t H_out, i
   }
 }
 
-std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
-  if (!(kernel == 2 && stride == 2 && padding == 0)) return max_pool2d_general(x, kernel, stride, padding);
+// Both entry points: the 2x2 path where it applies (and `fast` allows it), the general loop otherwise.
+static std::pair<Tensor, Tensor> max_pool2d_planes(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding,
+                                                   bool fast) {
   check_defined_4d(x, "max_pool2d", "input", "[B, C, H, W]");
   auto [H_out, W_out] = pool_out_size(x.shape(), kernel, stride, padding, "max_pool2d");
   const int64_t planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3);
@@ -660,10 +650,23 @@ std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, int64_t kernel, int64_t st
   const float* xp = x.data();
   float* yp = y.data();
   float* ip = indices.data();
-  parallel_for(planes, worth_threads(y.numel() * 4), [&](int64_t p) {
-    max_pool2d_2x2_plane(xp + p * H * W, W, H_out, W_out, yp + p * H_out * W_out, ip + p * H_out * W_out);
+  const bool two_by_two = fast && kernel == 2 && stride == 2 && padding == 0;
+  parallel_for(planes, worth_threads(y.numel() * kernel * kernel), [&](int64_t p) {
+    const float* plane = xp + p * H * W;
+    float* y_plane = yp + p * H_out * W_out;
+    float* at_plane = ip + p * H_out * W_out;
+    if (two_by_two) max_pool2d_2x2_plane(plane, W, H_out, W_out, y_plane, at_plane);
+    else max_pool2d_general_plane(plane, H, W, kernel, stride, padding, H_out, W_out, y_plane, at_plane);
   });
   return {y, indices};
+}
+
+std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
+  return max_pool2d_planes(x, kernel, stride, padding, /*fast=*/true);
+}
+
+std::pair<Tensor, Tensor> max_pool2d_general(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
+  return max_pool2d_planes(x, kernel, stride, padding, /*fast=*/false);
 }
 
 static void check_max_pool2d_backward_args(const Tensor& gy, const Tensor& indices, const Shape& x_shape,

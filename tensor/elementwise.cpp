@@ -346,23 +346,13 @@ Tensor relu_backward(const Tensor& g, const Tensor& x) {
 
 // --- fused loss kernels: a loss's per-element formula in one pass instead of one pass per op ---
 
-namespace {
-
-void check_operand_shapes(const Tensor& a, const Tensor& b, const char* op, const char* a_name, const char* b_name) {
-  check_defined(a, op);
-  check_defined(b, op);
-  if (a.shape() != b.shape())
-    throw std::invalid_argument(fmt::format("{}: {} {} and {} {} must have the same shape", op, a_name,
-                                            shape_str(a.shape()), b_name, shape_str(b.shape())));
-}
-
-}  // namespace
-
 // max(x, 0) - x y + log(1 + e^-|x|) = -[y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))], written so that
 // e^ is only ever taken of a non-positive number (no overflow for large |x|).
 Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& y) {
   const char* op = "binary_cross_entropy_with_logits";
-  check_operand_shapes(x, y, op, "input", "target");
+  check_defined(x, op);
+  check_defined(y, op);
+  check_same_shape(y, x, op);  // the target has the input's shape
   Tensor out(x.shape());
   const float *xp = x.data(), *yp = y.data();
   float* outp = out.data();
@@ -378,8 +368,11 @@ Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& y) {
 // d/dx of the above is sigmoid(x) - y; times the incoming gradient g.
 Tensor binary_cross_entropy_with_logits_backward(const Tensor& g, const Tensor& x, const Tensor& y) {
   const char* op = "binary_cross_entropy_with_logits_backward";
-  check_operand_shapes(x, y, op, "input", "target");
-  check_operand_shapes(g, x, op, "grad_output", "input");
+  check_defined(g, op);
+  check_defined(x, op);
+  check_defined(y, op);
+  check_same_shape(y, x, op);
+  check_same_shape(g, x, op);
   Tensor out(x.shape());
   const float *gp = g.data(), *xp = x.data(), *yp = y.data();
   float* outp = out.data();

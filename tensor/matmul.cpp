@@ -153,7 +153,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Shape out_shape = x.shape();
   out_shape.back() = out;
   Tensor y(out_shape);
-  const int64_t rows = x.numel() / std::max<int64_t>(in, 1);
+  const int64_t rows = shape_numel(Shape(out_shape.begin(), out_shape.end() - 1));  // x's leading axes
   if (y.numel() == 0) return y;
   float* yp = y.data();
   if (bias.defined())

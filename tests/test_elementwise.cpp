@@ -339,9 +339,9 @@ TEST(FusedLoss, BinaryCrossEntropyWithLogitsMatchesTheFormula) {
 
 TEST(FusedLoss, ShapesMustMatch) {
   expect_invalid([] { binary_cross_entropy_with_logits(Tensor::zeros({2, 3}), Tensor::zeros({3})); },
-                 {"binary_cross_entropy_with_logits", "input [2, 3]", "target [3]"});
+                 {"binary_cross_entropy_with_logits", "expected shape [2, 3], got [3]"});
   expect_invalid([] { binary_cross_entropy_with_logits_backward(Tensor::zeros({2}), Tensor::zeros({3}), Tensor::zeros({3})); },
-                 {"binary_cross_entropy_with_logits_backward", "grad_output [2]"});
+                 {"binary_cross_entropy_with_logits_backward", "expected shape [3], got [2]"});
 }
 
 }  // namespace

@@ -158,6 +158,10 @@ TEST(Linear, MatchesMatmulPlusBiasForAnyLeadingAxes) {
     expect_close(linear(x, w, b), want);
     expect_close(linear(x, w, Tensor()), matmul(x, w, false, true));
   }
+  // No input features: every output is its bias (or 0), as in torch.
+  expect_values(linear(Tensor::zeros({2, 0}), Tensor::zeros({3, 0}), Tensor::from({3}, {1, 2, 3})), {2, 3},
+                {1, 2, 3, 1, 2, 3});
+  expect_values(linear(Tensor::zeros({2, 0}), Tensor::zeros({3, 0}), Tensor()), {2, 3}, {0, 0, 0, 0, 0, 0});
 }
 
 TEST(Linear, BadShapesNameTheOpAndTheShapes) {

@@ -11,7 +11,7 @@ The model is models/classifier.h's, layer for layer and with the same parameter 
 and so is the training of `hundun train classifier`: PyTorch's default initialisation, Adam(lr 1e-3) with
 CosineAnnealingLR stepped after every batch down to 0 at the end of the run, batch 128, cross-entropy,
 a shuffled training set.
-The data is preloaded: the IDX files read with gzip + numpy from /usr/share/datasets/fashion-mnist (or
+The data is preloaded: the IDX files read by fashion_mnist.py from /usr/share/datasets/fashion-mnist (or
 $HUNDUN_DATA), pixels / 255 (what ToTensor does), indexed batch by batch with a torch.randperm order
 (no DataLoader, no worker processes).
 
@@ -23,31 +23,15 @@ the seconds of the training epoch, wall clock and CPU time of all threads (the t
 and a "best" line per thread count.
 """
 import argparse
-import gzip
 import json
-import os
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn, optim
 
 from blas import blas_settings
-
-DATA = os.environ.get("HUNDUN_DATA", "/usr/share/datasets/fashion-mnist")
-
-
-def read_idx(name, offset):
-    with gzip.open(os.path.join(DATA, name), "rb") as f:
-        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)  # offset skips the IDX header
-
-
-def read_split(prefix):
-    images = read_idx(f"{prefix}-images-idx3-ubyte.gz", 16).reshape(-1, 1, 28, 28).astype(np.float32) / 255.0
-    labels = read_idx(f"{prefix}-labels-idx1-ubyte.gz", 8).astype(np.int64)
-    return torch.from_numpy(images), torch.from_numpy(labels)
-
+from fashion_mnist import load_split
 
 class Classifier(nn.Module):
     def __init__(self):
@@ -123,8 +107,8 @@ def main():
     parser.add_argument("--lr", type=float, default=1e-3)
     args = parser.parse_args()
 
-    train = read_split("train")
-    test = read_split("t10k")
+    train = load_split("train")
+    test = load_split("t10k")
     print(json.dumps({"bench": "classifier_epoch", "impl": "pytorch", "torch": torch.__version__, **blas_settings(),
                       "mkldnn": torch.backends.mkldnn.is_available(),
                       "threads": args.threads, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,

@@ -11,7 +11,7 @@ The model and the training loop are pytorch/examples' own:
          both summed over the whole batch
   Adam(lr 1e-3), batch 128, shuffled training set; the epoch's loss is sum(loss) / len(train set), and the test
   loss (the negative ELBO, one sample of z per image, as the example does) is sum(loss) / len(test set).
-Differences, for a fair speed comparison: Fashion-MNIST instead of MNIST, read with gzip + numpy from
+Differences, for a fair speed comparison: Fashion-MNIST instead of MNIST, read by fashion_mnist.py from
 /usr/share/datasets/fashion-mnist (pixels / 255, what ToTensor does), and preloaded as one tensor that is
 indexed batch by batch with a torch.randperm order, instead of a DataLoader (no worker processes).
 
@@ -26,26 +26,15 @@ machine the fastest setting is the default, --threads 1 with OpenBLAS on both co
 threads on two cores and is several times slower. OPENBLAS_NUM_THREADS=1 gives a true single-thread run.
 """
 import argparse
-import gzip
 import json
-import os
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn, optim
 
 from blas import blas_settings
-
-DATA = os.environ.get("HUNDUN_DATA", "/usr/share/datasets/fashion-mnist")
-
-
-def read_images(name):
-    with gzip.open(os.path.join(DATA, name), "rb") as f:
-        raw = np.frombuffer(f.read(), dtype=np.uint8, offset=16)  # IDX header: magic, count, rows, cols
-    return torch.from_numpy(raw.reshape(-1, 784).astype(np.float32) / 255.0)
-
+from fashion_mnist import load_split
 
 class VAE(nn.Module):
     def __init__(self, latent_dim=20, hidden=400):  # the example's sizes; hundun's --latent 2 is VAE(2)
@@ -91,8 +80,8 @@ def main():
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    train_x = read_images("train-images-idx3-ubyte.gz")
-    test_x = read_images("t10k-images-idx3-ubyte.gz")
+    train_x = load_split("train")[0].reshape(-1, 784)
+    test_x = load_split("t10k")[0].reshape(-1, 784)
     model = VAE()
     optimizer = optim.Adam(model.parameters(), lr=1e-3)
     print(json.dumps({"bench": "vae_epoch", "impl": "pytorch", "torch": torch.__version__, **blas_settings(),

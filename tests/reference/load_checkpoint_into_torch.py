@@ -13,7 +13,7 @@ weights are PyTorch's weights, and a way to take a model trained in C++ over to 
                       bench/torch/vae.py
                  mlp  the 784-256-10 Sequential that Checkpoint.TorchExport writes
                sizes (latent_dim, hidden, arch) come from the checkpoint's metadata
-  --eval       also measures the model on the Fashion-MNIST test set (read with gzip + numpy from --data,
+  --eval       also measures the model on the Fashion-MNIST test set (read by bench/torch/fashion_mnist.py from --data,
                default /usr/share/datasets/fashion-mnist) as hundun measures it, and prints hundun's own
                number from the checkpoint (its metadata "test_accuracy", or the last epoch of
                "history_epochs") beside it:
@@ -40,11 +40,9 @@ state_dict names match hundun's (build the hundun model, print its state_dict ke
 function measuring it on the test set; add both to MODELS.
 """
 import argparse
-import gzip
 import os
 import sys
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -56,6 +54,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "bench", "torch"))
 from safetensors_io import load  # noqa: E402
 from classifier import Classifier  # noqa: E402
 from vae import VAE, loss_function as vae_loss  # noqa: E402
+from fashion_mnist import DATA, load_split  # noqa: E402
 
 # --- the networks, by the names hundun gives their parameters ---
 
@@ -192,27 +191,6 @@ def load_optimizer(module, entries):
     return optimizer
 
 
-def read_idx(path):
-    """An IDX file (the MNIST format) as a numpy array: magic (2 zero bytes, type 0x08 = uint8, rank),
-    then rank big-endian uint32 sizes, then the data."""
-    with gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb") as f:
-        raw = f.read()
-    if raw[:3] != b"\x00\x00\x08":
-        raise ValueError(f"{path}: not an unsigned-byte IDX file")
-    rank = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(rank))
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * rank).reshape(shape)
-
-
-def fashion_mnist_test(folder):
-    def path(name):
-        gz = os.path.join(folder, name + ".gz")
-        return gz if os.path.exists(gz) else os.path.join(folder, name)
-    images = torch.from_numpy(read_idx(path("t10k-images-idx3-ubyte")).astype(np.float32) / 255.0).unsqueeze(1)
-    labels = torch.from_numpy(read_idx(path("t10k-labels-idx1-ubyte")).astype(np.int64))
-    return images, labels  # [10000, 1, 28, 28] in [0, 1], [10000]
-
-
 def describe(name, tensor):
     flat = tensor.detach().flatten().double()
     head = ", ".join(f"{v:.6g}" for v in flat[:4].tolist())
@@ -226,7 +204,7 @@ def main():
     parser.add_argument("model", choices=sorted(MODELS))
     parser.add_argument("--eval", action="store_true", help="test accuracy on Fashion-MNIST")
     parser.add_argument("--optimizer", action="store_true", help="also load the optimizer state")
-    parser.add_argument("--data", default=os.environ.get("HUNDUN_DATA", "/usr/share/datasets/fashion-mnist"))
+    parser.add_argument("--data", default=DATA)
     args = parser.parse_args()
 
     arrays, metadata = load(args.checkpoint, with_metadata=True)
@@ -252,7 +230,7 @@ def main():
               f"state for {len(optimizer.state)} of {len(optimizer.param_groups[0]['params'])} parameters")
 
     if args.eval:
-        images, labels = fashion_mnist_test(args.data)
+        images, labels = load_split("t10k", args.data)
         module.eval()
         what, value, hundun = measure(module, images, labels, metadata)
         print(f"Fashion-MNIST {what} in PyTorch: {value:.4f}"

@@ -22,12 +22,12 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from load_checkpoint_into_torch import MODELS, fashion_mnist_test, load_model, split_entries  # noqa: E402
+from load_checkpoint_into_torch import MODELS, load_model, split_entries  # noqa: E402
+from fashion_mnist import load_split  # noqa: E402
 from safetensors_io import load, save  # noqa: E402
 
 WEIGHTS = os.path.join(HERE, "..", "..", "weights")
 OUT = os.path.join(HERE, "..", "fixtures", "shipped_weights_torch.safetensors")
-DATA = os.environ.get("HUNDUN_DATA", "/usr/share/datasets/fashion-mnist")
 N = 16
 
 
@@ -42,7 +42,7 @@ def twin(name, model):
 
 def main():
     torch.set_num_threads(1)
-    images, _ = fashion_mnist_test(DATA)
+    images, _ = load_split("t10k")
     x = images[:N]  # [N, 1, 28, 28]
     tensors, metadata = {}, {"torch": torch.__version__}
     with torch.no_grad():

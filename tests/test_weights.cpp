@@ -12,6 +12,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <string>
+#include <tuple>
 
 #include "data/fashion_mnist.h"
 #include "data/loader.h"
@@ -118,20 +120,15 @@ static double negative_elbo(const std::string& name, const CheckpointInfo& info,
 
 TEST_F(ShippedWeights, VaeStillFitsTheTestSet) {
   REQUIRE_DATA();
-  const CheckpointInfo info = open("vae");
-  if (info.metadata.empty()) return;
-  ASSERT_EQ(metadata(info, "model"), "vae");
-  EXPECT_EQ(metadata(info, "latent_dim"), "20");
-  EXPECT_LT(negative_elbo("vae", info, test_images(1000)), kVaeBound) << "negative ELBO per image on the first 1000 test images";
-}
-
-TEST_F(ShippedWeights, Vae2dStillFitsTheTestSet) {
-  REQUIRE_DATA();
-  const CheckpointInfo info = open("vae2d");
-  if (info.metadata.empty()) return;
-  ASSERT_EQ(metadata(info, "model"), "vae");
-  EXPECT_EQ(metadata(info, "latent_dim"), "2");
-  EXPECT_LT(negative_elbo("vae2d", info, test_images(1000)), kVae2dBound) << "negative ELBO per image on the first 1000 test images";
+  // name, latent size, bound on the negative ELBO
+  for (const auto& [name, latent, bound] : {std::tuple{"vae", "20", kVaeBound}, std::tuple{"vae2d", "2", kVae2dBound}}) {
+    SCOPED_TRACE(name);
+    const CheckpointInfo info = open(name);
+    if (info.metadata.empty()) continue;
+    ASSERT_EQ(metadata(info, "model"), "vae");
+    EXPECT_EQ(metadata(info, "latent_dim"), latent);
+    EXPECT_LT(negative_elbo(name, info, test_images(1000)), bound) << "negative ELBO per image on the first 1000 test images";
+  }
 }
 
 // ------------------------------------------------------------------------- the PyTorch twins

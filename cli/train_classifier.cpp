@@ -214,7 +214,8 @@ int train_classifier(const std::vector<std::string>& words) {
   if (last_epoch < s.epochs)
     fmt::print("stopped after epoch {} of {}: --resume {} to finish\n", last_epoch, s.epochs, ckpt_path);
   else
-    fmt::print("final test accuracy {:.2f}% after {} epochs\n", 100 * history.epochs.back().test_accuracy, s.epochs);
+    fmt::print("final test accuracy {:.2f}% after {} epoch{}\n", 100 * history.epochs.back().test_accuracy, s.epochs,
+               s.epochs == 1 ? "" : "s");
   return 0;
 }
 

@@ -304,8 +304,9 @@ int train_generative(const std::string& model_name, const std::vector<std::strin
                                      epochs));
   print_wrote(log_path, "one JSON line per epoch");
   print_wrote(curve_path, "training loss per step, test loss per epoch");
-  fmt::print("final test {} {:.2f} nats per image after {} epochs\n",
-             model.vae ? "negative ELBO" : "reconstruction loss", history.epochs.back().test_loss, epochs);
+  fmt::print("final test {} {:.2f} nats per image after {} epoch{}\n",
+             model.vae ? "negative ELBO" : "reconstruction loss", history.epochs.back().test_loss, epochs,
+             epochs == 1 ? "" : "s");
   return 0;
 }
 

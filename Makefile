@@ -7,11 +7,31 @@
 #   make bench      benchmarks (JSON lines), PyTorch twins in bench/torch/
 #   make deps       installs the Debian packages hundun needs (run by every target that needs them)
 #
-# Sources are found by wildcard: a new .cpp in tensor/ autograd/ nn/ data/ models/ joins the library,
-# a new tests/test_*.cpp becomes a test binary, a new bench/*.cpp a benchmark.
+# Sources are found by searching the folders, subfolders included: a new .cpp anywhere under tensor/ autograd/
+# nn/ data/ report/ metrics/ train/ models/ joins the library (models/gan/*.cpp too), one under cli/ joins the
+# hundun command, a new tests/test_*.cpp becomes a test binary, a new bench/*.cpp a benchmark.
+#
+# Builds run in parallel by themselves, one job per core (`make -j1` to override); each command's output is
+# one short line per step (V=1 for the whole commands).
 
 CXX ?= g++
 SAN ?= 0
+
+# One job per core unless the command line says otherwise (make -jN).
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+ifeq ($(filter -j% --jobs%,$(MAKEFLAGS)),)
+  MAKEFLAGS += -j$(NPROC)
+endif
+
+# Short lines ("  CXX tensor/gemm.cpp"), one per finished step, so parallel jobs stay readable; V=1 shows the
+# whole commands.
+ifeq ($(V),1)
+  Q :=
+  say = @true
+else
+  Q := @
+  say = @printf '  %-5s %s\n' $(1) $(2)
+endif
 
 ifeq ($(SAN),1)
   BUILD := build-san
@@ -26,7 +46,10 @@ CXXFLAGS := -std=c++20 $(OPT) -march=native -fno-math-errno -fopenmp -Wall -Wext
 LDLIBS := -lfmt -lstb -lz -pthread
 TEST_LDLIBS := -lgtest -lgtest_main
 
-LIB_SRCS := $(wildcard tensor/*.cpp autograd/*.cpp nn/*.cpp data/*.cpp models/*.cpp)
+# Every .cpp below these folders, sorted so that the archive's order never depends on the file system.
+sources_under = $(sort $(shell find $(1) -name '*.cpp' 2>/dev/null))
+LIB_DIRS := tensor autograd nn data report metrics train models
+LIB_SRCS := $(call sources_under,$(LIB_DIRS))
 LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libhundun.a
 
@@ -40,8 +63,10 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.cpp=$(BUILD)/bench/%)
 
 LESSON_DIRS := $(sort $(wildcard lessons/[0-9][0-9]_*))
 LESSON_BINS := $(LESSON_DIRS:lessons/%=$(BUILD)/lessons/%)
+# lessons/*.cpp: the helpers every lesson may use (lesson_models.cpp), linked into each lesson.
+LESSON_COMMON_OBJS := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard lessons/*.cpp))
 
-CLI_SRCS := $(wildcard cli/*.cpp)
+CLI_SRCS := $(call sources_under,cli)
 CLI_BIN := $(if $(CLI_SRCS),$(BUILD)/hundun)
 
 .PHONY: all test demo bench lessons deps clean lesson-%
@@ -55,40 +80,48 @@ deps:
 # Objects live under build/obj/ mirroring the sources; binaries under build/tests, build/bench, build/lessons.
 $(BUILD)/obj/%.o: %.cpp | deps
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) -c $< -o $@
+	$(call say,CXX,$<)
+	$(Q)$(CXX) $(CXXFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(@D)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) $< $(LIB) $(TEST_LDLIBS) $(LDLIBS) -o $@
+	$(call say,LINK,$@)
+	$(Q)$(CXX) $(CXXFLAGS) $< $(LIB) $(TEST_LDLIBS) $(LDLIBS) -o $@
 
 $(BUILD)/obj/generic/gemm.o: tensor/gemm.cpp | deps
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) -DHUNDUN_GEMM_GENERIC -c $< -o $@
+	$(call say,CXX,$< '(plain C++ kernel)')
+	$(Q)$(CXX) $(CXXFLAGS) -DHUNDUN_GEMM_GENERIC -c $< -o $@
 
 $(BUILD)/tests/test_gemm_generic: $(BUILD)/obj/tests/test_gemm.o $(BUILD)/obj/generic/gemm.o $(LIB)
-	$(CXX) $(CXXFLAGS) $^ $(TEST_LDLIBS) $(LDLIBS) -o $@
+	$(call say,LINK,$@)
+	$(Q)$(CXX) $(CXXFLAGS) $^ $(TEST_LDLIBS) $(LDLIBS) -o $@
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) $< $(LIB) $(LDLIBS) -ldl -o $@
+	$(call say,LINK,$@)
+	$(Q)$(CXX) $(CXXFLAGS) $< $(LIB) $(LDLIBS) -ldl -o $@
 
 # Keep object files of test binaries between runs (incremental builds).
 .SECONDARY:
 
 .SECONDEXPANSION:
 lesson_objs = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard lessons/$(1)/*.cpp))
-$(LESSON_BINS): $(BUILD)/lessons/%: $$(call lesson_objs,$$*) $(LIB)
+$(LESSON_BINS): $(BUILD)/lessons/%: $$(call lesson_objs,$$*) $(LESSON_COMMON_OBJS) $(LIB)
 	@mkdir -p $(@D)
-	$(CXX) $(CXXFLAGS) $(filter %.o,$^) $(LIB) $(LDLIBS) -o $@
+	$(call say,LINK,$@)
+	$(Q)$(CXX) $(CXXFLAGS) $(filter %.o,$^) $(LIB) $(LDLIBS) -o $@
 
 ifneq ($(CLI_SRCS),)
 $(CLI_BIN): $(CLI_SRCS:%.cpp=$(BUILD)/obj/%.o) $(LIB)
-	$(CXX) $(CXXFLAGS) $^ $(LDLIBS) -o $@
+	$(call say,LINK,$@)
+	$(Q)$(CXX) $(CXXFLAGS) $^ $(LDLIBS) -o $@
 endif
 
 # Every test binary, then every lesson with --smoke; exit codes checked, one summary line at the end.

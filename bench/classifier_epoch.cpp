@@ -20,6 +20,7 @@
 #include "data/fashion_mnist.h"
 #include "data/loader.h"
 #include "models/classifier.h"
+#include "train/loop.h"
 #include "nn/optim.h"
 #include "nn/schedulers.h"
 
@@ -58,18 +59,25 @@ int main(int argc, char** argv) {
              threads, epochs, batch, lr, seed, train.images.size(0), test.images.size(0), model.num_parameters());
   std::fflush(stdout);
 
-  for (int epoch = 1; epoch <= epochs; ++epoch) {
-    const auto start = std::chrono::steady_clock::now();
-    const std::clock_t cpu_start = std::clock();  // CPU time of all threads: less sensitive to a busy machine
-    double train_loss =
-        hd::train_classifier_epoch(model, optimizer, loader, [&](int64_t, float, int64_t) { schedule.step(); });
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    double cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+  hd::TrainLoop loop;
+  loop.epochs = epochs;
+  loop.show_progress = false;  // stdout is JSON lines
+  loop.watched = {&model};
+  loop.step = [&](const hd::Tensor& x, const hd::Tensor& y) {
+    const float loss = hd::classifier_step(model, optimizer, x, y);
+    schedule.step();
+    return hd::StepLosses{{"loss", loss}};
+  };
+  std::clock_t cpu_start = std::clock();  // CPU time of all threads: less sensitive to a busy machine
+  loop.end_of_epoch = [&](const hd::EpochResult& r) {
+    const double cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
     hd::ClassifierMetrics m = hd::evaluate(model, test);
     fmt::print("{{\"bench\":\"classifier_epoch\",\"impl\":\"hundun\",\"threads\":{},\"epoch\":{},\"train_loss\":{:.4f},"
                "\"test_accuracy\":{:.4f},\"test_loss\":{:.4f},\"seconds\":{:.3f},\"cpu_seconds\":{:.3f}}}\n",
-               threads, epoch, train_loss, m.accuracy, m.loss, seconds, cpu_seconds);
+               threads, r.epoch, r.mean_losses[0].second, m.accuracy, m.loss, r.seconds, cpu_seconds);
     std::fflush(stdout);
-  }
+    cpu_start = std::clock();
+  };
+  hd::run_training(loop, loader);
   return 0;
 }

@@ -13,35 +13,27 @@
 
 #include "cli/args.h"
 #include "cli/command.h"
-#include "cli/generative.h"
+#include "cli/model_files.h"
+#include "cli/paths.h"
 
 namespace hd::cli {
 namespace {
 
 int export_weights(const std::vector<std::string>& words) {
   ArgParser args("hundun export",
-                 "Copies a checkpoint of 'hundun train classifier|ae|vae' without the optimizer's state and the\n"
+                 "Copies a checkpoint of any 'hundun train ...' without the optimizer's state and the\n"
                  "generator: the model's weights, the step, the epoch and the metadata only.");
   args.option("--ckpt", "FILE", "the training checkpoint");
   args.option("--out", "FILE", "where the weights go");
   if (parse_or_print_help(args, words)) return 0;
   const std::string ckpt = args.get_required("--ckpt"), out = args.get_required("--out");
-  if (std::filesystem::exists(out) && std::filesystem::equivalent(ckpt, out))
-    throw UsageError("--out is the same file as --ckpt; write the weights somewhere else");
+  refuse_overwriting_inputs({{"--out", out}}, {{"--ckpt", ckpt}});
 
-  const CheckpointInfo info = read_checkpoint_info(ckpt);
-  auto trained_by = info.metadata.find("trained_by");
-  std::string description;
-  if (trained_by != info.metadata.end() && trained_by->second == "hundun train classifier") {
-    std::shared_ptr<ImageClassifier> classifier = load_classifier(ckpt);
-    description = classifier->describe();
-    save_checkpoint(out, *classifier, nullptr, nullptr, info);
-  } else {
-    GenerativeModel model(spec_from_metadata(info.metadata, ckpt));
-    load_checkpoint(ckpt, model.module());
-    description = model.describe();
-    save_checkpoint(out, model.module(), nullptr, nullptr, info);
-  }
+  // Whatever family the file holds (cli/model_files.h): rebuilt from the metadata, weights loaded and checked.
+  const AnyModel any = load_any_model(ckpt);
+  const CheckpointInfo& info = any.info;
+  const std::string description = any.model->describe();
+  save_checkpoint(out, *any.model, nullptr, nullptr, info);
   const double mb = static_cast<double>(std::filesystem::file_size(out)) / 1e6;
   fmt::print("{}: {}, epoch {}, step {}\n", ckpt, description, info.epoch, info.step);
   print_wrote(out, fmt::format("model weights and metadata, {:.2f} MB", mb));

@@ -9,32 +9,6 @@
 
 namespace hd::cli {
 
-// --------------------------------------------------------------------------------- reading metadata
-
-RunMetadata::RunMetadata(std::map<std::string, std::string> metadata, std::string path, std::string hint)
-    : metadata_(std::move(metadata)), path_(std::move(path)), hint_(std::move(hint)) {}
-
-const std::string& RunMetadata::text(const std::string& key) const {
-  auto it = metadata_.find(key);
-  if (it == metadata_.end())
-    throw std::runtime_error(fmt::format("{}: no '{}' in the checkpoint's metadata ({})", path_, key, hint_));
-  return it->second;
-}
-
-int64_t RunMetadata::integer(const std::string& key) const {
-  int64_t value = 0;
-  if (!parse_int(text(key), &value))
-    throw std::runtime_error(fmt::format("{}: metadata '{}' should be an integer, got '{}'", path_, key, text(key)));
-  return value;
-}
-
-double RunMetadata::number(const std::string& key) const {
-  double value = 0;
-  if (!parse_double(text(key), &value))
-    throw std::runtime_error(fmt::format("{}: metadata '{}' should be a number", path_, key));
-  return value;
-}
-
 // --------------------------------------------------------------------------------- settings
 
 void add_run_settings(const RunSettings& s, std::map<std::string, std::string>& m) {
@@ -45,7 +19,7 @@ void add_run_settings(const RunSettings& s, std::map<std::string, std::string>& 
   m["test_size"] = std::to_string(s.test_size);
 }
 
-RunSettings run_settings_from(const RunMetadata& m) {
+RunSettings run_settings_from(const Metadata& m) {
   RunSettings s;
   s.batch = m.integer("batch");
   s.seed = m.integer("seed");
@@ -57,7 +31,7 @@ RunSettings run_settings_from(const RunMetadata& m) {
 
 // --------------------------------------------------------------------------------- history
 
-std::vector<std::vector<double>> epoch_records_from(const RunMetadata& m, size_t fields) {
+std::vector<std::vector<double>> epoch_records_from(const Metadata& m, size_t fields) {
   std::vector<std::vector<double>> records;
   std::istringstream epochs(m.text("history_epochs"));
   std::string record;
@@ -78,7 +52,7 @@ std::string step_losses_text(const std::vector<double>& losses) {
   return text;
 }
 
-std::vector<double> step_losses_from(const RunMetadata& m) {
+std::vector<double> step_losses_from(const Metadata& m) {
   std::vector<double> losses;
   std::istringstream steps(m.text("history_step_losses"));
   for (double l; steps >> l;) losses.push_back(l);

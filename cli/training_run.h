@@ -1,4 +1,4 @@
-// training_run.h — what the training commands share (`hundun train classifier`, `hundun train ae|vae`):
+// training_run.h — what the training commands share (`hundun train classifier`, `hundun train ae|vae`, ...):
 // the settings every run has, and how a run keeps them and its history in the checkpoint it writes
 // after every epoch, so that --resume goes on exactly and can write the whole log and loss curve.
 //
@@ -16,6 +16,7 @@
 
 #include "cli/args.h"
 #include "data/loader.h"
+#include "nn/metadata.h"
 
 namespace hd::cli {
 
@@ -28,33 +29,15 @@ struct RunSettings {
   int64_t test_size = 0;
 };
 
-// A run's entries read back from a checkpoint's metadata. A missing entry is a std::runtime_error
-// "<path>: no '<key>' in the checkpoint's metadata (<hint>)", where the hint says which command writes
-// it; an entry that is not a number says so and names the entry.
-class RunMetadata {
- public:
-  RunMetadata(std::map<std::string, std::string> metadata, std::string path, std::string hint);
-
-  const std::string& text(const std::string& key) const;
-  int64_t integer(const std::string& key) const;
-  double number(const std::string& key) const;
-  const std::string& path() const { return path_; }
-  const std::map<std::string, std::string>& metadata() const { return metadata_; }
-
- private:
-  std::map<std::string, std::string> metadata_;
-  std::string path_, hint_;
-};
-
 // RunSettings as metadata entries, added to `metadata`; and back.
 void add_run_settings(const RunSettings& settings, std::map<std::string, std::string>& metadata);
-RunSettings run_settings_from(const RunMetadata& metadata);
+RunSettings run_settings_from(const Metadata& metadata);
 
 // "history_epochs": the numbers of each record, `fields` of them (a record with fewer is damaged).
-std::vector<std::vector<double>> epoch_records_from(const RunMetadata& metadata, size_t fields);
+std::vector<std::vector<double>> epoch_records_from(const Metadata& metadata, size_t fields);
 // "history_step_losses", written with 5 significant digits; and back.
 std::string step_losses_text(const std::vector<double>& losses);
-std::vector<double> step_losses_from(const RunMetadata& metadata);
+std::vector<double> step_losses_from(const Metadata& metadata);
 
 // With --resume the checkpoint's settings win; a flag given with another value would silently make a
 // different run, so it is refused: UsageError "--batch 32 contradicts the checkpoint's 64 (...)".

@@ -8,60 +8,69 @@
 #include "autograd/elementwise.h"
 #include "autograd/loss.h"
 #include "autograd/shape.h"
+#include "nn/checkpoint.h"
 #include "tensor/elementwise.h"
 
 namespace hd {
 
-constexpr int64_t kSide = 28, kPixels = kSide * kSide;
-
-Variable as_images(const Variable& x, const Module& model) {
-  const Shape& s = x.shape();
-  bool ok = (s.size() == 4 && s[1] == 1 && s[2] == kSide && s[3] == kSide) ||
-            (s.size() == 3 && s[1] == kSide && s[2] == kSide) || (s.size() == 2 && s[1] == kPixels);
-  if (!ok || s[0] == 0)
-    throw std::invalid_argument(
-        fmt::format("{}: expected images [B, 1, 28, 28] or [B, 784] with B >= 1, got {}", model.describe(), shape_str(s)));
-  return reshape(x, {s[0], 1, kSide, kSide});
+std::map<std::string, std::string> AutoencoderOptions::to_metadata() const {
+  std::map<std::string, std::string> m = {{"trained_by", "hundun train ae"},
+                                          {"model", "ae"},
+                                          {"arch", kind == AutoencoderKind::Conv ? "conv" : "mlp"},
+                                          {"latent_dim", std::to_string(latent_dim)},
+                                          {"hidden", std::to_string(hidden)}};
+  add_image_shape(image, m);
+  return m;
 }
 
-void check_latents(const Variable& z, int64_t latent_dim, const Module& model) {
-  if (z.dim() != 2 || z.size(1) != latent_dim || z.size(0) == 0)
-    throw std::invalid_argument(
-        fmt::format("{}: expected latents [B, {}] with B >= 1, got {}", model.describe(), latent_dim, shape_str(z.shape())));
+AutoencoderOptions AutoencoderOptions::from_metadata(const Metadata& m) {
+  AutoencoderOptions o;
+  o.kind = m.choice("arch", {"mlp", "conv"}) == "conv" ? AutoencoderKind::Conv : AutoencoderKind::Mlp;
+  o.latent_dim = m.integer("latent_dim", 1, 4096);
+  o.hidden = m.integer("hidden", 1, 16384);
+  o.image = image_shape_from(m);
+  return o;
 }
 
 Autoencoder::Autoencoder(AutoencoderOptions opts, Generator& gen) : options(opts) {
   if (options.latent_dim <= 0 || options.hidden <= 0)
     throw std::invalid_argument(fmt::format("Autoencoder: latent_dim and hidden must be positive, got {} and {}",
                                             options.latent_dim, options.hidden));
-  const int64_t latent = options.latent_dim, hidden = options.hidden;
+  const ImageShape& img = options.image;
+  if (options.kind == AutoencoderKind::Conv && (img.height % 4 != 0 || img.width % 4 != 0))
+    throw std::invalid_argument(
+        fmt::format("Autoencoder: the conv architecture halves the image twice, so H and W must be divisible by 4; "
+                    "got {}",
+                    img.str()));
+  const int64_t latent = options.latent_dim, hidden = options.hidden, pixels = img.pixels();
+  const int64_t h4 = img.height / 4, w4 = img.width / 4;  // the conv encoder's last feature map
   // Layers are built encoder first, in order, so a PyTorch twin built in the same order after the same
   // seed starts from the same weights.
   if (options.kind == AutoencoderKind::Mlp) {
     encoder = std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
-        std::make_shared<Flatten>(), std::make_shared<Linear>(kPixels, hidden, gen), std::make_shared<ReLU>(),
+        std::make_shared<Flatten>(), std::make_shared<Linear>(pixels, hidden, gen), std::make_shared<ReLU>(),
         std::make_shared<Linear>(hidden, latent, gen)});
     decoder = std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
         std::make_shared<Linear>(latent, hidden, gen), std::make_shared<ReLU>(),
-        std::make_shared<Linear>(hidden, kPixels, gen), std::make_shared<Unflatten>(1, Shape{1, kSide, kSide})});
+        std::make_shared<Linear>(hidden, pixels, gen), std::make_shared<Unflatten>(1, Shape{img.channels, img.height, img.width})});
   } else {
-    // [B, 1, 28, 28] -> [B, 32, 14, 14] -> [B, 64, 7, 7] -> [B, 3136] -> [B, latent]
+    // [B, C, H, W] -> [B, 32, H/2, W/2] -> [B, 64, H/4, W/4] -> [B, 64 H/4 W/4] -> [B, latent]  (28: 3136)
     encoder = std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
-        std::make_shared<Conv2d>(1, 32, 4, 2, 1, 1, true, gen), std::make_shared<ReLU>(),
+        std::make_shared<Conv2d>(img.channels, 32, 4, 2, 1, 1, true, gen), std::make_shared<ReLU>(),
         std::make_shared<Conv2d>(32, 64, 4, 2, 1, 1, true, gen), std::make_shared<ReLU>(),
-        std::make_shared<Flatten>(), std::make_shared<Linear>(64 * 7 * 7, latent, gen)});
-    // [B, latent] -> [B, 3136] -> [B, 64, 7, 7] -> [B, 32, 14, 14] -> [B, 1, 28, 28]
+        std::make_shared<Flatten>(), std::make_shared<Linear>(64 * h4 * w4, latent, gen)});
+    // [B, latent] -> [B, 64 H/4 W/4] -> [B, 64, H/4, W/4] -> [B, 32, H/2, W/2] -> [B, C, H, W]
     decoder = std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
-        std::make_shared<Linear>(latent, 64 * 7 * 7, gen), std::make_shared<ReLU>(),
-        std::make_shared<Unflatten>(1, Shape{64, 7, 7}),
+        std::make_shared<Linear>(latent, 64 * h4 * w4, gen), std::make_shared<ReLU>(),
+        std::make_shared<Unflatten>(1, Shape{64, h4, w4}),
         std::make_shared<ConvTranspose2d>(64, 32, 4, 2, 1, 0, true, 1, gen), std::make_shared<ReLU>(),
-        std::make_shared<ConvTranspose2d>(32, 1, 4, 2, 1, 0, true, 1, gen)});
+        std::make_shared<ConvTranspose2d>(32, img.channels, 4, 2, 1, 0, true, 1, gen)});
   }
   register_module("encoder", encoder);
   register_module("decoder", decoder);
 }
 
-Variable Autoencoder::encode(const Variable& images) { return encoder->forward(as_images(images, *this)); }
+Variable Autoencoder::encode(const Variable& images) { return encoder->forward(as_images(images, options.image, *this)); }
 
 Variable Autoencoder::decode(const Variable& z) {
   check_latents(z, options.latent_dim, *this);
@@ -71,7 +80,7 @@ Variable Autoencoder::decode(const Variable& z) {
 Variable Autoencoder::forward(const Variable& images) { return decode(encode(images)); }
 
 Variable Autoencoder::loss(const Variable& images) {
-  Variable x = as_images(images, *this);
+  Variable x = as_images(images, options.image, *this);
   Variable logits = forward(x);
   const float per_image = 1.f / static_cast<float>(x.size(0));  // sum over pixels and batch, / B
   if (options.loss == ReconstructionLoss::BinaryCrossEntropy)
@@ -84,6 +93,11 @@ Tensor Autoencoder::decode_images(const Tensor& z) {
   return hd::sigmoid(decode(z).data());
 }
 
+Tensor Autoencoder::encode_images(const Tensor& images) {
+  NoGradGuard no_grad;
+  return encode(images).data();
+}
+
 Tensor Autoencoder::reconstruct(const Tensor& images) {
   NoGradGuard no_grad;
   return hd::sigmoid(forward(images).data());
@@ -91,10 +105,18 @@ Tensor Autoencoder::reconstruct(const Tensor& images) {
 
 std::string Autoencoder::describe() const {
   const char* loss = options.loss == ReconstructionLoss::BinaryCrossEntropy ? "bce" : "mse";
+  const std::string image = options.image == ImageShape{} ? "" : ", image=" + options.image.str();
   if (options.kind == AutoencoderKind::Conv)
-    return fmt::format("Autoencoder(kind=conv, latent_dim={}, loss={})", options.latent_dim, loss);
-  return fmt::format("Autoencoder(kind=mlp, latent_dim={}, hidden={}, loss={})", options.latent_dim, options.hidden,
-                     loss);
+    return fmt::format("Autoencoder(kind=conv, latent_dim={}, loss={}{})", options.latent_dim, loss, image);
+  return fmt::format("Autoencoder(kind=mlp, latent_dim={}, hidden={}, loss={}{})", options.latent_dim, options.hidden,
+                     loss, image);
+}
+
+std::shared_ptr<Autoencoder> load_autoencoder(const std::string& path) {
+  auto model = std::make_shared<Autoencoder>(AutoencoderOptions::from_metadata(read_model_metadata(path, "ae")));
+  load_checkpoint(path, *model);  // weights only: no optimizer, no generator
+  model->eval();
+  return model;
 }
 
 }  // namespace hd

@@ -30,26 +30,45 @@
 
 #include "data/fashion_mnist.h"
 #include "data/loader.h"
+#include "models/images.h"
 #include "nn/layers.h"
+#include "nn/metadata.h"
 #include "nn/optim.h"
 
 namespace hd {
 
-// What evaluate() and extract_features() need from a classifier: logits and features.
+// Which classifier, enough to build it again: "cnn" (Classifier) or "mlp" (MLPClassifier), for images of `image`'s
+// shape (H and W divisible by 4 for the CNN's two poolings).
+struct ClassifierOptions {
+  std::string arch = "cnn";
+  int64_t hidden = 128;  // mlp: width of the hidden layer
+  ImageShape image = {};
+
+  // As checkpoint metadata: "trained_by" "hundun train classifier", "model" the arch, "image_shape"; and back.
+  std::map<std::string, std::string> to_metadata() const;
+  static ClassifierOptions from_metadata(const Metadata& metadata);
+};
+
+// What evaluate() and extract_features() need from a classifier: logits and features, and the last layer between
+// them, so that features and class probabilities come from one pass over the images.
 class ImageClassifier : public Module {
  public:
-  // x: [B, 1, 28, 28] -> logits [B, num_classes]
-  Variable forward(const Variable& x) override = 0;
-  // x: [B, 1, 28, 28] -> the penultimate activations [B, feature_dim()]
+  // x: [B, C, H, W] -> logits [B, num_classes] = logits_of_features(features(x))
+  Variable forward(const Variable& x) override { return logits_of_features(features(x)); }
+  // x: [B, C, H, W] -> the penultimate activations [B, feature_dim()]
   virtual Variable features(const Variable& x) = 0;
+  // features [B, feature_dim()] -> logits [B, num_classes]
+  virtual Variable logits_of_features(const Variable& features) = 0;
   virtual int64_t feature_dim() const = 0;
+  ClassifierOptions options;
 };
 
 class Classifier : public ImageClassifier {
  public:
-  explicit Classifier(Generator& gen = default_generator());
-  Variable forward(const Variable& x) override;
+  explicit Classifier(Generator& gen = default_generator()) : Classifier(ImageShape{}, gen) {}
+  explicit Classifier(const ImageShape& image, Generator& gen = default_generator());
   Variable features(const Variable& x) override;
+  Variable logits_of_features(const Variable& f) override { return fc2->forward(f); }
   int64_t feature_dim() const override { return 128; }
   std::string describe() const override { return "Classifier()"; }
 
@@ -60,9 +79,9 @@ class Classifier : public ImageClassifier {
 
 class MLPClassifier : public ImageClassifier {
  public:
-  explicit MLPClassifier(int64_t hidden = 128, Generator& gen = default_generator());
-  Variable forward(const Variable& x) override;
+  explicit MLPClassifier(int64_t hidden = 128, Generator& gen = default_generator(), const ImageShape& image = {});
   Variable features(const Variable& x) override;
+  Variable logits_of_features(const Variable& f) override { return fc2->forward(f); }
   int64_t feature_dim() const override { return hidden; }
   std::string describe() const override { return "MLPClassifier()"; }
 
@@ -73,6 +92,11 @@ class MLPClassifier : public ImageClassifier {
 // The architectures by name, for the command line and checkpoints: "cnn" (Classifier) or "mlp"
 // (MLPClassifier with 128 hidden units). Throws std::invalid_argument naming the choices otherwise.
 std::shared_ptr<ImageClassifier> make_classifier(const std::string& arch, Generator& gen = default_generator());
+std::shared_ptr<ImageClassifier> make_classifier(const ClassifierOptions& options, Generator& gen = default_generator());
+
+// The classifier a checkpoint of `hundun train classifier` holds: built from its metadata, weights loaded, in
+// evaluation mode. Throws std::runtime_error naming the file for a damaged file or another model.
+std::shared_ptr<ImageClassifier> load_classifier(const std::string& path);
 
 // --- using a classifier: all in evaluation mode, without a graph, in batches of `batch_size` images;
 //     the model's training mode is restored afterwards ---
@@ -90,15 +114,14 @@ Tensor predict(Module& model, const Tensor& images, int64_t batch_size = 250);
 Tensor predict_probabilities(Module& model, const Tensor& images, int64_t batch_size = 250);
 // images: [N, 1, 28, 28] -> [N, feature_dim] the features FD compares.
 Tensor extract_features(ImageClassifier& model, const Tensor& images, int64_t batch_size = 250);
+// images -> (features [N, feature_dim], softmax probabilities [N, num_classes]) in one pass.
+std::pair<Tensor, Tensor> features_and_probabilities(ImageClassifier& model, const Tensor& images,
+                                                     int64_t batch_size = 250);
 
 // --- training ---
 
-// Called after every step with the step within the epoch (from 0), its loss and its batch size.
-using StepCallback = std::function<void(int64_t step, float loss, int64_t batch)>;
-
-// One pass over the loader (one epoch, started here) in training mode: per batch, cross-entropy of the
-// logits, backward, optimizer step. Returns the mean training loss over the examples of the epoch.
-double train_classifier_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
-                              const StepCallback& on_step = {});
+// One step of supervised training: cross-entropy of the logits of x [B, C, H, W] against labels y [B] (mean over
+// the batch), backward, optimizer step. Returns the loss. (train/loop.h runs it over epochs.)
+float classifier_step(Module& model, Optimizer& optimizer, const Tensor& x, const Tensor& y);
 
 }  // namespace hd

@@ -8,13 +8,40 @@
 #include "autograd/activation.h"
 #include "autograd/elementwise.h"
 #include "autograd/shape.h"
-#include "models/autoencoder.h"
+#include "nn/checkpoint.h"
 #include "tensor/elementwise.h"
 #include "tensor/random.h"
 
 namespace hd {
 
-constexpr int64_t kPixels = 28 * 28;
+std::map<std::string, std::string> VaeOptions::to_metadata() const {
+  std::map<std::string, std::string> m = {{"trained_by", "hundun train vae"},
+                                          {"model", "vae"},
+                                          {"arch", "mlp"},
+                                          {"latent_dim", std::to_string(latent_dim)},
+                                          {"hidden", std::to_string(hidden)}};
+  add_image_shape(image, m);
+  if (likelihood == Likelihood::Gaussian) {
+    m["likelihood"] = "gaussian";
+    m["sigma"] = fmt::format("{}", sigma);
+    m["learn_sigma"] = learn_sigma ? "1" : "0";
+  }
+  return m;
+}
+
+VaeOptions VaeOptions::from_metadata(const Metadata& m) {
+  VaeOptions o;
+  m.choice("arch", {"mlp"});
+  o.latent_dim = m.integer("latent_dim", 1, 4096);
+  o.hidden = m.integer("hidden", 1, 16384);
+  o.image = image_shape_from(m);
+  if (m.has("likelihood") && m.choice("likelihood", {"bernoulli", "gaussian"}) == "gaussian") {
+    o.likelihood = Likelihood::Gaussian;
+    o.sigma = static_cast<float>(m.number("sigma"));
+    o.learn_sigma = m.integer("learn_sigma", 0, 1) == 1;
+  }
+  return o;
+}
 
 VAE::VAE(VaeOptions opts, Generator& gen) : options(opts) {
   if (options.latent_dim <= 0 || options.hidden <= 0)
@@ -22,19 +49,20 @@ VAE::VAE(VaeOptions opts, Generator& gen) : options(opts) {
                                             options.latent_dim, options.hidden));
   if (options.likelihood == Likelihood::Gaussian && !(options.sigma > 0.f))
     throw std::invalid_argument(fmt::format("VAE: the Gaussian decoder's sigma must be positive, got {}", options.sigma));
+  const int64_t pixels = options.image.pixels();
   // Built in pytorch/examples' order, so that after the same seed the weights are PyTorch's.
-  fc1 = register_module("fc1", std::make_shared<Linear>(kPixels, options.hidden, gen));
+  fc1 = register_module("fc1", std::make_shared<Linear>(pixels, options.hidden, gen));
   fc21 = register_module("fc21", std::make_shared<Linear>(options.hidden, options.latent_dim, gen));
   fc22 = register_module("fc22", std::make_shared<Linear>(options.hidden, options.latent_dim, gen));
   fc3 = register_module("fc3", std::make_shared<Linear>(options.latent_dim, options.hidden, gen));
-  fc4 = register_module("fc4", std::make_shared<Linear>(options.hidden, kPixels, gen));
+  fc4 = register_module("fc4", std::make_shared<Linear>(options.hidden, pixels, gen));
   if (options.likelihood == Likelihood::Gaussian && options.learn_sigma)
     log_sigma = register_parameter("log_sigma", Tensor::full({1}, std::log(options.sigma)));
 }
 
 VAE::Posterior VAE::encode(const Variable& images) {
-  Variable x = as_images(images, *this);
-  x = reshape(x, {x.size(0), kPixels});
+  Variable x = as_images(images, options.image, *this);
+  x = reshape(x, {x.size(0), options.image.pixels()});
   Variable h1 = relu((*fc1)(x));
   return {(*fc21)(h1), (*fc22)(h1)};
 }
@@ -49,7 +77,7 @@ Variable VAE::reparameterize(const Variable& mu, const Variable& logvar, Generat
 Variable VAE::decode(const Variable& z) {
   check_latents(z, options.latent_dim, *this);
   Variable h3 = relu((*fc3)(z));
-  return reshape((*fc4)(h3), {z.size(0), 1, 28, 28});
+  return reshape((*fc4)(h3), options.image.batch(z.size(0)));
 }
 
 VAE::Output VAE::forward(const Variable& images, Generator& gen) {
@@ -63,7 +91,7 @@ Variable VAE::forward(const Variable& images) { return decode(encode(images).mu)
 VAE::Loss VAE::loss(const Variable& images, Generator& gen, Reduction reduction) {
   if (reduction == Reduction::None)
     throw std::invalid_argument("VAE::loss: reduction must be Mean (per image) or Sum (over the batch)");
-  Variable x = as_images(images, *this);
+  Variable x = as_images(images, options.image, *this);
   Output out = forward(x, gen);
 
   // -log p(x | z), summed over every pixel of the batch
@@ -97,30 +125,14 @@ Tensor VAE::decode_images(const Tensor& z) {
   return hd::sigmoid(decode(z).data());
 }
 
-Tensor VAE::sample_prior(int64_t n, Generator& gen) {
-  if (n <= 0) throw std::invalid_argument(fmt::format("VAE::sample_prior: n must be positive, got {}", n));
-  return decode_images(randn({n, options.latent_dim}, gen));
+Tensor VAE::encode_images(const Tensor& images) {
+  NoGradGuard no_grad;
+  return encode(images).mu.data();
 }
 
 Tensor VAE::reconstruct(const Tensor& images, Generator& gen) {
   NoGradGuard no_grad;
   return hd::sigmoid(forward(images, gen).logits.data());
-}
-
-Tensor VAE::interpolate(const Tensor& x_a, const Tensor& x_b, int64_t steps) {
-  if (x_a.numel() != kPixels || x_b.numel() != kPixels || steps < 2)
-    throw std::invalid_argument(fmt::format("VAE::interpolate: expected one 28 x 28 image each and steps >= 2, got {}, {} "
-                                            "and steps = {}",
-                                            shape_str(x_a.shape()), shape_str(x_b.shape()), steps));
-  NoGradGuard no_grad;
-  Tensor mu_a = encode(x_a.reshape({1, kPixels})).mu.data(), mu_b = encode(x_b.reshape({1, kPixels})).mu.data();
-  Tensor z({steps, options.latent_dim});
-  for (int64_t i = 0; i < steps; ++i) {
-    const float t = static_cast<float>(i) / static_cast<float>(steps - 1);
-    for (int64_t j = 0; j < options.latent_dim; ++j)
-      z.data()[i * options.latent_dim + j] = (1.f - t) * mu_a.data()[j] + t * mu_b.data()[j];
-  }
-  return decode_images(z);
 }
 
 Tensor VAE::latent_grid(int64_t per_side, float range) {
@@ -142,8 +154,16 @@ std::string VAE::describe() const {
   std::string decoder = options.likelihood == Likelihood::Bernoulli ? "bernoulli"
                         : options.learn_sigma ? "gaussian(learned sigma)"
                                               : fmt::format("gaussian(sigma={})", options.sigma);
-  return fmt::format("VAE(latent_dim={}, hidden={}, decoder={}, beta={})", options.latent_dim, options.hidden, decoder,
-                     options.beta);
+  const std::string image = options.image == ImageShape{} ? "" : ", image=" + options.image.str();
+  return fmt::format("VAE(latent_dim={}, hidden={}, decoder={}, beta={}{})", options.latent_dim, options.hidden, decoder,
+                     options.beta, image);
+}
+
+std::shared_ptr<VAE> load_vae(const std::string& path) {
+  auto model = std::make_shared<VAE>(VaeOptions::from_metadata(read_model_metadata(path, "vae")));
+  load_checkpoint(path, *model);  // weights only: no optimizer, no generator
+  model->eval();
+  return model;
 }
 
 }  // namespace hd

@@ -28,7 +28,9 @@
 #include <string>
 
 #include "autograd/loss.h"
+#include "models/generative_model.h"
 #include "nn/layers.h"
+#include "nn/metadata.h"
 
 namespace hd {
 
@@ -45,20 +47,27 @@ struct VaeOptions {
   float beta = 1.f;           // weight of the KL term (beta-VAE, Higgins et al. 2017); 1 is the ELBO
   float sigma = 0.1f;         // Gaussian decoder: the pixel noise (the starting value when learned)
   bool learn_sigma = false;   // Gaussian decoder: learn sigma as a parameter "log_sigma"
+  ImageShape image = {};      // (C, H, W); the MLP sees C*H*W inputs (784 for Fashion-MNIST)
+
+  // As checkpoint metadata: "model" "vae", "arch" "mlp", "latent_dim", "hidden", "image_shape", and for a
+  // Gaussian decoder "likelihood", "sigma", "learn_sigma" (beta only shapes training); and back, each entry checked
+  // against its bounds (latent_dim 1..4096, hidden 1..16384) before anything is built.
+  std::map<std::string, std::string> to_metadata() const;
+  static VaeOptions from_metadata(const Metadata& metadata);
 };
 
-class VAE : public Module {
+class VAE : public EncoderDecoderModel {
  public:
   explicit VAE(VaeOptions options = {}, Generator& gen = default_generator());
 
-  // q(z | x): images [B, 1, 28, 28] (or [B, 784]) -> mu, logvar: [B, latent_dim]
+  // q(z | x): images [B, C, H, W] (or [B, C*H*W]) -> mu, logvar: [B, latent_dim]
   struct Posterior {
     Variable mu, logvar;
   };
   Posterior encode(const Variable& images);
   // z = mu + exp(logvar / 2) * eps with eps ~ N(0, I) drawn from gen: [B, latent_dim]
   static Variable reparameterize(const Variable& mu, const Variable& logvar, Generator& gen);
-  // z: [B, latent_dim] -> logits of p(x | z): [B, 1, 28, 28]
+  // z: [B, latent_dim] -> logits of p(x | z): [B, C, H, W]
   Variable decode(const Variable& z);
 
   // encode, reparameterize, decode.
@@ -78,24 +87,30 @@ class VAE : public Module {
   Loss loss(const Variable& images, Generator& gen, Reduction reduction = Reduction::Mean);
 
   // --- without gradients, for pictures; all images have pixels in [0, 1] ---
-  // z: [B, latent_dim] -> sigmoid(decode(z)) [B, 1, 28, 28] (the decoder's mean image)
-  Tensor decode_images(const Tensor& z);
-  // n new images: z ~ N(0, I) from gen, decoded. [n, 1, 28, 28]
-  Tensor sample_prior(int64_t n, Generator& gen);
+  // z: [B, latent_dim] -> sigmoid(decode(z)) [B, C, H, W] (the decoder's mean image)
+  Tensor decode_images(const Tensor& z) override;
+  // images -> the posterior means mu [B, latent_dim]
+  Tensor encode_images(const Tensor& images) override;
   // One sampled reconstruction per image (calling again gives similar, not identical images).
-  Tensor reconstruct(const Tensor& images, Generator& gen);
-  // From image a to image b through the latent space: z_t = (1 - t) mu_a + t mu_b for `steps` values
-  // of t from 0 to 1, decoded. x_a, x_b: one image each ([1, 28, 28], [1, 1, 28, 28] or [784]) -> [steps, 1, 28, 28]
-  Tensor interpolate(const Tensor& x_a, const Tensor& x_b, int64_t steps);
+  Tensor reconstruct(const Tensor& images, Generator& gen) override;
+  // (New images: sample(n, gen), z ~ N(0, I) decoded, from LatentVariableModel. From image a to image b:
+  //  interpolate_images(vae, a, b, steps), along z_t = (1 - t) mu_a + t mu_b; models/generative_model.h.)
   // latent_dim == 2 only: decodes a per_side x per_side grid of z over [-range, range]^2, row by row from
-  // z_2 = +range at the top to -range at the bottom, z_1 from -range on the left. [per_side^2, 1, 28, 28]
+  // z_2 = +range at the top to -range at the bottom, z_1 from -range on the left. [per_side^2, C, H, W]
   Tensor latent_grid(int64_t per_side, float range = 3.f);
 
+  int64_t latent_dim() const override { return options.latent_dim; }
+  ImageShape image_shape() const override { return options.image; }
+  std::map<std::string, std::string> metadata() const override { return options.to_metadata(); }
   std::string describe() const override;
 
   VaeOptions options;
   std::shared_ptr<Linear> fc1, fc21, fc22, fc3, fc4;
   Variable log_sigma;  // [1]; defined only for a Gaussian decoder with learn_sigma
 };
+
+// The VAE a checkpoint of `hundun train vae` holds: built from its metadata, weights loaded (not the optimizer),
+// in evaluation mode. Throws std::runtime_error naming the file for a damaged file or another model.
+std::shared_ptr<VAE> load_vae(const std::string& path);
 
 }  // namespace hd

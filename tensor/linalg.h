@@ -1,6 +1,6 @@
 // linalg.h — eigen-decomposition and square root of symmetric matrices, in double precision.
 //
-// What the Frechet distance (models/frechet.h) needs: the square root of a covariance matrix.
+// What the Frechet distance (metrics/frechet.h) needs: the square root of a covariance matrix.
 // A symmetric matrix A has real eigenvalues and orthonormal eigenvectors, A = V diag(lambda) V^T,
 // and for a positive semi-definite one (every lambda >= 0, as a covariance) its square root is
 //     A^1/2 = V diag(sqrt(lambda)) V^T,   the one PSD matrix with A^1/2 A^1/2 = A.

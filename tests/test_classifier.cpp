@@ -2,6 +2,7 @@
 // classifier actually learns Fashion-MNIST.
 #include "error_of.h"
 #include "models/classifier.h"
+#include "train/loop.h"
 
 #include <gtest/gtest.h>
 
@@ -126,9 +127,18 @@ TEST(Classifier, SmallMLPLearnsFashionMNIST) {
   MLPClassifier model(128, gen);
   Adam optimizer(model.parameters(), 1e-3f);
   DataLoader loader(train, /*batch_size=*/32, /*shuffle=*/true, /*seed=*/0);
-  double first = train_classifier_epoch(model, optimizer, loader);
-  double second = train_classifier_epoch(model, optimizer, loader);
-  EXPECT_LT(second, first);  // the mean training loss falls from one epoch to the next
+  std::vector<double> epoch_losses;
+  TrainLoop loop;
+  loop.epochs = 2;
+  loop.show_progress = false;
+  loop.watched = {&model};
+  loop.step = [&](const Tensor& x, const Tensor& y) {
+    return StepLosses{{"loss", classifier_step(model, optimizer, x, y)}};
+  };
+  loop.end_of_epoch = [&](const EpochResult& r) { epoch_losses.push_back(r.mean_losses.at(0).second); };
+  run_training(loop, loader);
+  ASSERT_EQ(epoch_losses.size(), 2u);
+  EXPECT_LT(epoch_losses[1], epoch_losses[0]);  // the mean training loss falls from one epoch to the next
   ClassifierMetrics m = evaluate(model, test);
   EXPECT_GT(m.accuracy, 0.70) << "test loss " << m.loss;
   EXPECT_EQ(optimizer.steps_taken(), 2 * 63);  // ceil(2000 / 32) steps per epoch

@@ -165,7 +165,7 @@ TEST_F(GenerativeCommands, EvalJudgesSamplesWithAClassifier) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("Autoencoder(kind=conv, latent_dim=8"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("reconstruction BCE"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("generated (64 images, z ~ N(0, I)):"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("generated (64 images):"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("classes covered"), std::string::npos) << r.out;
   r = run("export --ckpt " + judge + " --out " + path("judge.safetensors"));
   EXPECT_EQ(r.code, 0) << r.err;

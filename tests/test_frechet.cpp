@@ -1,4 +1,4 @@
-// models/frechet.h: the Frechet distance against closed forms and against SciPy
+// metrics/frechet.h: the Frechet distance against closed forms and against SciPy
 // (tests/reference/make_frechet_fixture.py wrote tests/fixtures/frechet.safetensors), and the quality
 // report on a stand-in classifier.
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "fixtures.h"
-#include "models/frechet.h"
+#include "metrics/frechet.h"
 #include "tensor/elementwise.h"
 #include "tensor/random.h"
 #include "tensor/safetensors.h"

@@ -1,4 +1,4 @@
-// Tests for data/plot.h: nice ticks, histograms, and the SVG text the Plot writes.
+// Tests for report/plot.h: nice ticks, histograms, and the SVG text the Plot writes.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "data/plot.h"
+#include "report/plot.h"
 
 namespace hd {
 namespace {

@@ -1,6 +1,6 @@
-// Tests for data/progress.h: duration formatting and the progress line in both modes, driven by a
+// Tests for report/progress.h: duration formatting and the progress line in both modes, driven by a
 // fake clock and captured in a temporary file.
-#include "data/progress.h"
+#include "report/progress.h"
 
 #include <gtest/gtest.h>
 

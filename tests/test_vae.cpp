@@ -163,7 +163,7 @@ TEST(VAE, SamplesArePixelProbabilitiesAndRepeatWithTheSeed) {
   Generator init(8);
   VAE model({}, init);
   Generator g1(42), g2(42), g3(43);
-  Tensor a = model.sample_prior(5, g1), b = model.sample_prior(5, g2), c = model.sample_prior(5, g3);
+  Tensor a = model.sample(5, g1), b = model.sample(5, g2), c = model.sample(5, g3);
   EXPECT_EQ(a.shape(), (Shape{5, 1, 28, 28}));
   for (float p : a.tolist()) ASSERT_TRUE(p >= 0.f && p <= 1.f) << p;
   EXPECT_EQ(a.tolist(), b.tolist());
@@ -184,7 +184,7 @@ TEST(VAE, InterpolationStartsAndEndsAtTheEncodedImages) {
   Generator init(10);
   VAE model({}, init);
   Tensor x = toy_images(2, 5);
-  Tensor path = model.interpolate(x[0], x[1], 5);
+  Tensor path = interpolate_images(model, x[0], x[1], 5);
   EXPECT_EQ(path.shape(), (Shape{5, 1, 28, 28}));
   Tensor mu = model.encode(x).mu.data();
   Tensor ends = model.decode_images(mu);
@@ -244,8 +244,8 @@ TEST(VAE, WrongShapesNameTheModelAndShapes) {
   EXPECT_NE(e.find("got [3, 28]"), std::string::npos) << e;
   e = error_of([&] { model.decode(Tensor::zeros({2, 2})); });
   EXPECT_NE(e.find("expected latents [B, 20]"), std::string::npos) << e;
-  e = error_of([&] { model.interpolate(Tensor::zeros({28}), Tensor::zeros({784}), 3); });
-  EXPECT_NE(e.find("VAE::interpolate"), std::string::npos) << e;
+  e = error_of([&] { interpolate_images(model, Tensor::zeros({28}), Tensor::zeros({784}), 3); });
+  EXPECT_NE(e.find("interpolate expects one 1x28x28 image each"), std::string::npos) << e;
 }
 
 }  // namespace hd

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "data/plot.h"
+#include "report/plot.h"
 #include "data/toy2d.h"
 #include "lessons/lesson.h"
 #include "tensor/random.h"

@@ -26,7 +26,7 @@
 #include "autograd/loss.h"
 #include "autograd/reduction.h"
 #include "autograd/shape.h"
-#include "data/plot.h"
+#include "report/plot.h"
 #include "data/toy2d.h"
 #include "lessons/lesson.h"
 #include "nn/layers.h"

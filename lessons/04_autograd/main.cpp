@@ -19,7 +19,7 @@
 #include "autograd/loss.h"
 #include "autograd/matmul.h"
 #include "autograd/reduction.h"
-#include "data/plot.h"
+#include "report/plot.h"
 #include "data/toy2d.h"
 #include "lessons/lesson.h"
 #include "tensor/elementwise.h"

@@ -17,9 +17,10 @@
 #include "data/fashion_mnist.h"
 #include "data/image.h"
 #include "data/loader.h"
-#include "data/plot.h"
+#include "report/plot.h"
 #include "lessons/lesson.h"
-#include "lessons/models_for_lessons.h"
+#include "lessons/lesson_models.h"
+#include "nn/batches.h"
 #include "models/autoencoder.h"
 #include "tensor/elementwise.h"
 #include "tensor/random.h"
@@ -78,7 +79,7 @@ int main(int argc, char** argv) try {
 
   // The same over the whole test set, as a number. For scale: drawing every image as the average
   // image (what a model that learned nothing about the input would do) gives the second number.
-  Tensor all_rebuilt = lesson::map_in_batches(test.images, [&](const Tensor& x) { return ae->reconstruct(x); });
+  Tensor all_rebuilt = map_batches(*ae, test.images, 1000, [&](const Tensor& x) { return ae->reconstruct(x); });
   Tensor average = mean(test.images, {0}, /*keepdim=*/true);  // [1, 1, 28, 28]
   double mse = mean(square(all_rebuilt - test.images)).item();
   double mse_average = mean(square(test.images - average)).item();  // the average broadcasts over N
@@ -102,7 +103,7 @@ int main(int argc, char** argv) try {
   lesson::section("5. Why: the codes of real images are not distributed like N(0, I)");
   // Encode every test image and look at each latent coordinate across the test set. For N(0, I) every
   // coordinate would have mean 0 and standard deviation 1. codes: [N, latent]
-  Tensor codes = lesson::map_in_batches(test.images, [&](const Tensor& x) {
+  Tensor codes = map_batches(*ae, test.images, 1000, [&](const Tensor& x) {
     NoGradGuard no_grad;
     return ae->encode(Variable(x)).data();
   });

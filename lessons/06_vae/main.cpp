@@ -20,9 +20,10 @@
 #include "data/fashion_mnist.h"
 #include "data/image.h"
 #include "data/loader.h"
-#include "data/plot.h"
+#include "report/plot.h"
 #include "lessons/lesson.h"
-#include "lessons/models_for_lessons.h"
+#include "lessons/lesson_models.h"
+#include "nn/batches.h"
 #include "models/vae.h"
 #include "tensor/elementwise.h"
 #include "tensor/random.h"
@@ -106,7 +107,7 @@ int main(int argc, char** argv) try {
   // ------------------------------------------------------------------------------------------
   lesson::section("2. New images from the prior z ~ N(0, I)");
   // Generation is one step: draw z from the standard normal and decode it. No input image at all.
-  Tensor samples = vae->sample_prior(64, gen);
+  Tensor samples = vae->sample(64, gen);
   save_image_grid(samples, opt.out + "/prior_samples.png", {.nrow = 8, .upscale = 3});
   lesson::wrote(opt.out + "/prior_samples.png", "64 brand-new images: decoder(z), z ~ N(0, I)");
 
@@ -145,7 +146,7 @@ int main(int argc, char** argv) try {
       fmt::format("decoder(z) for a {0} x {0} grid: z_1 from -3 (left) to 3, z_2 from 3 (top) to -3", per_side));
 
   // Where do the test images go? Scatter each image's mean mu (the centre of q(z | x)), one colour per class.
-  Tensor mu2 = lesson::map_in_batches(test.images, [&](const Tensor& x) {
+  Tensor mu2 = map_batches(*vae2d, test.images, 1000, [&](const Tensor& x) {
     NoGradGuard no_grad;
     return vae2d->encode(Variable(x)).mu.data();
   });  // [N, 2]
@@ -186,7 +187,7 @@ int main(int argc, char** argv) try {
   for (int64_t p = 0; p < pairs; ++p) {
     Tensor a = random_image_of_class(class_pairs[p].first), b = random_image_of_class(class_pairs[p].second);
     walk[p * (steps + 2)].copy_(a);
-    walk.narrow0(p * (steps + 2) + 1, p * (steps + 2) + 1 + steps).copy_(vae->interpolate(a, b, steps));
+    walk.narrow0(p * (steps + 2) + 1, p * (steps + 2) + 1 + steps).copy_(interpolate_images(*vae, a, b, steps));
     walk[p * (steps + 2) + steps + 1].copy_(b);
   }
   save_image_grid(walk, opt.out + "/interpolation.png", {.nrow = steps + 2, .upscale = 3});

@@ -20,12 +20,13 @@
 #include "data/fashion_mnist.h"
 #include "data/image.h"
 #include "data/loader.h"
-#include "data/plot.h"
+#include "report/plot.h"
 #include "lessons/lesson.h"
-#include "lessons/models_for_lessons.h"
+#include "lessons/lesson_models.h"
+#include "nn/batches.h"
 #include "models/autoencoder.h"
 #include "models/classifier.h"
-#include "models/frechet.h"
+#include "metrics/frechet.h"
 #include "models/vae.h"
 #include "tensor/elementwise.h"
 #include "tensor/random.h"
@@ -93,7 +94,7 @@ int main(int argc, char** argv) try {
   lesson::section("1. The judge: a classifier trained on real clothes");
   // A model cannot grade its own pictures. A classifier trained on the real data can: its
   // penultimate layer turns each image into 128 features, and the Frechet distance (FD) compares
-  // the Gaussian of generated images' features with that of real images' (models/frechet.h).
+  // the Gaussian of generated images' features with that of real images' (metrics/frechet.h).
   std::shared_ptr<ImageClassifier> judge = lesson::shipped_classifier(opt);
   if (!judge) {
     judge = make_classifier("cnn", gen);
@@ -159,7 +160,7 @@ int main(int argc, char** argv) try {
   // better). Confidence: the classifier's largest class probability, averaged (clear garments score
   // high). Classes covered: classes that receive at least 1% of the images (diversity).
   Tensor ae_rebuilt =
-      lesson::map_in_batches(test.images.narrow0(0, n_generated), [&](const Tensor& x) { return ae->reconstruct(x); });
+      map_batches(*ae, test.images.narrow0(0, n_generated), 1000, [&](const Tensor& x) { return ae->reconstruct(x); });
   QualityReport real_report = quality_report(subset(training_set(), n_generated, opt.seed + 5).images, classify, real);
   QualityReport ae_rebuilt_report = quality_report(ae_rebuilt, classify, real);
   QualityReport ae_report = quality_report(from_ae, classify, real);
@@ -191,10 +192,10 @@ int main(int argc, char** argv) try {
   // Pool every coordinate of every test image's code and hold it against N(0, 1).
   NoGradGuard no_grad;
   Tensor ae_codes =
-      lesson::map_in_batches(test.images, [&](const Tensor& x) { return ae->encode(Variable(x)).data(); });
+      map_batches(*ae, test.images, 1000, [&](const Tensor& x) { return ae->encode(Variable(x)).data(); });
   Tensor vae_mu =
-      lesson::map_in_batches(test.images, [&](const Tensor& x) { return vae->encode(Variable(x)).mu.data(); });
-  Tensor vae_z = lesson::map_in_batches(test.images, [&](const Tensor& x) {
+      map_batches(*vae, test.images, 1000, [&](const Tensor& x) { return vae->encode(Variable(x)).mu.data(); });
+  Tensor vae_z = map_batches(*vae, test.images, 1000, [&](const Tensor& x) {
     VAE::Posterior q = vae->encode(Variable(x));
     return VAE::reparameterize(q.mu, q.logvar, gen).data();
   });

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes tests/fixtures/frechet.safetensors: two sets of feature vectors and SciPy's Frechet distance between
-them, which tests/test_frechet.cpp compares with models/frechet.h.
+them, which tests/test_frechet.cpp compares with metrics/frechet.h.
 
 Run from anywhere:   /usr/bin/python3 tests/reference/make_frechet_fixture.py
 Deterministic (numpy seed 0); the file is about 25 KB.
@@ -11,7 +11,7 @@ Tensors (float32):
 Metadata:
   fd     the Frechet distance between Gaussians fitted to a and b, computed in float64 from the float32
          features with the classic FID formula |mu_a - mu_b|^2 + tr(S_a + S_b - 2 sqrtm(S_a S_b)),
-         scipy.linalg.sqrtm for the square root (hundun uses the equal symmetric form, see models/frechet.h)
+         scipy.linalg.sqrtm for the square root (hundun uses the equal symmetric form, see metrics/frechet.h)
   numpy, scipy  the versions that computed it
 """
 import os

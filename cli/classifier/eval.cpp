@@ -3,11 +3,12 @@
 //   hundun eval classifier --ckpt out/classifier/checkpoint.safetensors
 //
 // The architecture ("cnn" or "mlp") is read from the checkpoint's metadata (written by
-// `hundun train classifier`); a checkpoint without it is taken to hold the CNN.
+// `hundun train classifier`; models/classifier.h's load_classifier).
 #include <fmt/format.h>
 
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/model_files.h"
 #include "data/fashion_mnist.h"
 #include "data/loader.h"
 #include "models/classifier.h"
@@ -27,10 +28,8 @@ int eval_classifier(const std::vector<std::string>& words) {
   const int64_t test_size = args.get_int("--test-size", 0, 1 << 30);
   const int64_t batch = args.get_int("--batch", 1, 1 << 20);
 
-  const CheckpointInfo info = read_checkpoint_info(ckpt);
-  auto arch = info.metadata.find("model");
-  std::shared_ptr<ImageClassifier> model = make_classifier(arch != info.metadata.end() ? arch->second : "cnn");
-  load_checkpoint(ckpt, *model);  // weights only: no optimizer, no generator
+  const CheckpointInfo info = check_family(ckpt, "classifier", "eval");
+  std::shared_ptr<ImageClassifier> model = load_classifier(ckpt);  // weights only: no optimizer, no generator
 
   Dataset test = load_fashion_mnist(false, args.get("--data"));
   if (test_size > test.images.size(0))
@@ -39,7 +38,7 @@ int eval_classifier(const std::vector<std::string>& words) {
 
   const ClassifierMetrics m = evaluate(*model, test, batch);
   fmt::print("{} ({}, epoch {}): test accuracy {:.2f}%  test loss {:.4f}  on {} images\n", ckpt,
-             arch != info.metadata.end() ? arch->second : "cnn", info.epoch, 100 * m.accuracy, m.loss,
+             model->options.arch, info.epoch, 100 * m.accuracy, m.loss,
              test.images.size(0));
 
   // Per class: which kinds of clothes the judge confuses (shirts with T-shirts and pullovers, mostly).

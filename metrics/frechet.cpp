@@ -1,4 +1,4 @@
-#include "models/frechet.h"
+#include "metrics/frechet.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "data/progress.h"
+#include "report/progress.h"
 
 #include <fmt/format.h>
 #include <unistd.h>

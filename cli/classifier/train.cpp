@@ -24,16 +24,18 @@
 
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/model_files.h"
+#include "cli/paths.h"
 #include "cli/training_run.h"
 #include "data/fashion_mnist.h"
 #include "data/files.h"
 #include "data/loader.h"
-#include "data/plot.h"
-#include "data/progress.h"
+#include "report/plot.h"
 #include "models/classifier.h"
 #include "nn/checkpoint.h"
 #include "nn/optim.h"
 #include "nn/schedulers.h"
+#include "train/loop.h"
 
 namespace hd::cli {
 namespace {
@@ -89,11 +91,9 @@ std::string jsonl(const History& history) {
 
 // --- settings and history <-> checkpoint metadata (cli/training_run.h) ---
 
-std::map<std::string, std::string> to_metadata(const Settings& s, const History& h) {
-  std::map<std::string, std::string> m;
-  m["trained_by"] = "hundun train classifier";
+std::map<std::string, std::string> to_metadata(const ImageClassifier& model, const Settings& s, const History& h) {
+  std::map<std::string, std::string> m = model.options.to_metadata();  // "trained_by", "model" (cnn or mlp), ...
   m["epochs"] = std::to_string(s.epochs);
-  m["model"] = s.model;
   add_run_settings(s.run, m);
   std::string epochs;
   for (const EpochRecord& r : h.epochs)  // "epoch train_loss test_loss test_accuracy seconds;" per epoch
@@ -103,7 +103,7 @@ std::map<std::string, std::string> to_metadata(const Settings& s, const History&
   return m;
 }
 
-Settings settings_from_metadata(const RunMetadata& m) {
+Settings settings_from_metadata(const Metadata& m) {
   Settings s;
   s.epochs = m.integer("epochs");
   s.model = m.text("model");
@@ -111,7 +111,7 @@ Settings settings_from_metadata(const RunMetadata& m) {
   return s;
 }
 
-History history_from_metadata(const RunMetadata& m) {
+History history_from_metadata(const Metadata& m) {
   History h;
   for (const std::vector<double>& f : epoch_records_from(m, 5))
     h.epochs.push_back({static_cast<int64_t>(f[0]), f[1], f[2], f[3], f[4]});
@@ -133,11 +133,16 @@ int train_classifier(const std::vector<std::string>& words) {
   s.run.test_size = args.get_int("--test-size", 0, 1 << 30);
   const int64_t stop_after = args.get_int("--stop-after", 0, 100000);
   const std::string data_dir = args.get("--data"), out_dir = args.get("--out"), resume = args.get("--resume");
+  const std::string ckpt_path = out_dir + "/checkpoint.safetensors", log_path = out_dir + "/log.jsonl",
+                    curve_path = out_dir + "/loss.svg";
+  // Resuming in place (--resume OUT/checkpoint.safetensors --out OUT) is how a run continues: the checkpoint is
+  // read whole first and replaced atomically after the next epoch. The log and the plot must not be the input.
+  refuse_overwriting_inputs({{"--out", log_path}, {"--out", curve_path}}, {{"--resume", resume}});
 
   History history;
   if (!resume.empty()) {
-    const CheckpointInfo info = read_checkpoint_info(resume);
-    const RunMetadata metadata(info.metadata, resume, "was it written by 'hundun train classifier'?");
+    const CheckpointInfo info = check_family(resume, "classifier", "train");
+    const Metadata metadata(info.metadata, resume, "was it written by 'hundun train classifier'?");
     const Settings saved = settings_from_metadata(metadata);
     check_resume_flag(args, "--epochs", s.epochs == saved.epochs, std::to_string(saved.epochs));
     check_resume_flag(args, "--model", s.model == saved.model, saved.model);
@@ -149,11 +154,12 @@ int train_classifier(const std::vector<std::string>& words) {
       return 0;
     }
   }
-  const Dataset train = first_images(load_fashion_mnist(true, data_dir), s.run.train_size, "--train-size");
-  const Dataset test = first_images(load_fashion_mnist(false, data_dir), s.run.test_size, "--test-size");
-  std::filesystem::create_directories(out_dir);
-  const std::string ckpt_path = out_dir + "/checkpoint.safetensors", log_path = out_dir + "/log.jsonl",
-                    curve_path = out_dir + "/loss.svg";
+  // Sizes that came from the checkpoint are not blamed on flags the user never typed.
+  const bool resumed = !resume.empty();
+  const Dataset train = first_images(load_fashion_mnist(true, data_dir), s.run.train_size,
+                                     resumed ? "train_size (from the checkpoint)" : "--train-size");
+  const Dataset test = first_images(load_fashion_mnist(false, data_dir), s.run.test_size,
+                                    resumed ? "test_size (from the checkpoint)" : "--test-size");
 
   Generator gen(static_cast<uint64_t>(s.run.seed));
   std::shared_ptr<ImageClassifier> model = make_classifier(s.model, gen);
@@ -167,8 +173,8 @@ int train_classifier(const std::vector<std::string>& words) {
     const CheckpointInfo info = load_checkpoint(resume, *model, &optimizer, &gen);
     first_epoch = info.epoch;
     schedule.set_last_epoch(info.step);  // the scheduler counts steps
-    for (int64_t e = 0; e < first_epoch; ++e) loader.start_epoch();  // skip the finished epochs' orders
   }
+  check_writable_dir("--out", out_dir);  // only once everything loaded, and before any training
 
   fmt::print("train classifier: {} ({} parameters), {} epochs, Adam lr {} with cosine decay, batch {}, seed {}, "
              "{} training / {} test images\n",
@@ -178,31 +184,33 @@ int train_classifier(const std::vector<std::string>& words) {
   std::fflush(stdout);
 
   const int64_t last_epoch = stop_after > 0 ? std::min(stop_after, s.epochs) : s.epochs;
-  for (int64_t epoch = first_epoch; epoch < last_epoch; ++epoch) {
-    Progress progress("train", loader.num_batches(), static_cast<int>(s.epochs));
-    progress.set_epoch(static_cast<int>(epoch));
-    const auto start = std::chrono::steady_clock::now();
-    auto after_step = [&](int64_t step, float loss, int64_t batch) {
-      progress.update(step, loss, batch);
-      schedule.step();
-      history.step_losses.push_back(loss);
-    };
-    const double train_loss = train_classifier_epoch(*model, optimizer, loader, after_step);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    progress.finish();
+  TrainLoop loop;
+  loop.first_epoch = first_epoch;
+  loop.epochs = last_epoch;
+  loop.steps_done = optimizer.steps_taken();
+  loop.watched = {model.get()};
+  loop.step = [&](const Tensor& x, const Tensor& y) {
+    const float loss = classifier_step(*model, optimizer, x, y);
+    schedule.step();
+    return StepLosses{{"loss", loss}};
+  };
+  loop.after_step = [&](const StepLosses& l) { history.step_losses.push_back(static_cast<float>(l[0].second)); };
+  loop.end_of_epoch = [&](const EpochResult& r) {
     const ClassifierMetrics m = evaluate(*model, test);
-    history.epochs.push_back({epoch + 1, train_loss, m.loss, m.accuracy, seconds});
-    fmt::print("epoch {}/{}  train loss {:.4f}  test loss {:.4f}  test accuracy {:.2f}%  ({:.1f}s)\n", epoch + 1,
-               s.epochs, train_loss, m.loss, 100 * m.accuracy, seconds);
+    const double train_loss = r.mean_losses[0].second;
+    history.epochs.push_back({r.epoch, train_loss, m.loss, m.accuracy, r.seconds});
+    fmt::print("epoch {}/{}  train loss {:.4f}  test loss {:.4f}  test accuracy {:.2f}%  ({:.1f}s)\n", r.epoch,
+               s.epochs, train_loss, m.loss, 100 * m.accuracy, r.seconds);
     std::fflush(stdout);
 
     CheckpointInfo info;
-    info.epoch = epoch + 1;
+    info.epoch = r.epoch;
     info.step = optimizer.steps_taken();
-    info.metadata = to_metadata(s, history);
+    info.metadata = to_metadata(*model, s, history);
     save_checkpoint(ckpt_path, *model, &optimizer, &gen, info);
     write_file_atomically(log_path, jsonl(history), "train classifier");
-  }
+  };
+  run_training(loop, loader);
 
   std::vector<double> steps(history.step_losses.size());
   for (size_t i = 0; i < steps.size(); ++i) steps[i] = static_cast<double>(i + 1);
@@ -220,6 +228,8 @@ int train_classifier(const std::vector<std::string>& words) {
 }
 
 const bool registered =
+    register_family({"classifier", "a classifier", {"cnn", "mlp"},
+                     [](const std::string& path) { return std::shared_ptr<Module>(load_classifier(path)); }}) &&
     register_command({"train classifier", "train the Fashion-MNIST classifier that judges generated images",
                       train_classifier});
 

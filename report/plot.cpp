@@ -4,7 +4,7 @@
 // (2) the layout: ticks and their labels decide the margins around the plot area; (3) the drawing,
 // back to front: grid, series clipped to the plot area, frame and ticks, texts, legend. Data
 // coordinates become pixels through px() and py(); SVG's y axis points down.
-#include "data/plot.h"
+#include "report/plot.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

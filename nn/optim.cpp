@@ -2,15 +2,15 @@
 // implementations (torch/optim/sgd.py, adam.py, adamw.py with foreach=False, maximize=False,
 // amsgrad=False), down to the order of the floating-point operations, so a run matches PyTorch's.
 //
-// Each update is a plain loop over a parameter's contiguous floats (Adam's in three short passes per
-// block, see adam_block): no temporary tensors, and the compiler vectorises it. Big parameters split
-// the loop across threads; each element's arithmetic is the same either way, so results do not depend
-// on the thread count.
+// Each update is a plain loop over a parameter's contiguous floats (Adam's in tensor/optim_kernels.cpp,
+// its one fused kernel): no temporary tensors, and the compiler vectorises it. Big parameters split the
+// loop across threads; each element's arithmetic is the same either way, so results do not depend on the
+// thread count.
 #include "nn/optim.h"
 
-#include <fmt/format.h>
+#include "tensor/optim_kernels.h"
 
-#include <immintrin.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
@@ -222,64 +222,20 @@ Adam::Adam(std::vector<Variable> params, float lr, float beta1, float beta2, flo
 AdamW::AdamW(std::vector<Variable> params, float lr, float beta1, float beta2, float eps, float weight_decay)
     : Adam(std::move(params), lr, beta1, beta2, eps, weight_decay, /*decoupled=*/true) {}
 
-// g++ does not vectorise a loop that calls std::sqrt unless -fno-math-errno is given (the square root of a
-// negative number must be able to set errno), and Adam's loop would run 5x slower for it. So square roots
-// are taken here with the vector instruction itself: the same correctly rounded IEEE sqrt, 16 lanes at once.
-static void sqrt_in_place(float* x, int64_t n) {
-  int64_t j = 0;
-#if defined(__AVX512F__)
-  for (; j + 16 <= n; j += 16) _mm512_storeu_ps(x + j, _mm512_maskz_sqrt_ps(0xFFFF, _mm512_loadu_ps(x + j)));
-#elif defined(__AVX__)
-  for (; j + 8 <= n; j += 8) _mm256_storeu_ps(x + j, _mm256_sqrt_ps(_mm256_loadu_ps(x + j)));
-#endif
-  for (; j < n; ++j) x[j] = std::sqrt(x[j]);
-}
-
-// The scalars of one parameter's Adam step.
-struct AdamStep {
-  float beta1, one_minus_beta1, beta2, one_minus_beta2, eps;
-  float weight_decay;           // Adam: added to the gradient as weight_decay * p
-  float shrink;                 // AdamW: p *= 1 - lr * weight_decay
-  bool decoupled;               // AdamW
-  float step_size;              // lr / (1 - beta1^t)
-  float bias_correction2_sqrt;  // sqrt(1 - beta2^t)
-};
-
-// Adam on elements [0, n) of one parameter, n <= kAdamBlock: the moments in one pass, the square roots of v
-// in a second, the parameter in a third, all within the L1 cache.
-static constexpr int64_t kAdamBlock = 512;
-static void adam_block(float* p, const float* g, float* m, float* v, int64_t n, const AdamStep s) {
-  float root[kAdamBlock];
-  for (int64_t j = 0; j < n; ++j) {
-    float gj = g[j];
-    if (s.decoupled) {
-      p[j] = p[j] * s.shrink;
-    } else if (s.weight_decay != 0.f) {
-      gj = gj + s.weight_decay * p[j];
-    }
-    m[j] = m[j] * s.beta1 + s.one_minus_beta1 * gj;
-    v[j] = v[j] * s.beta2 + s.one_minus_beta2 * gj * gj;
-    root[j] = v[j];
-  }
-  sqrt_in_place(root, n);
-  for (int64_t j = 0; j < n; ++j) {
-    const float denom = root[j] / s.bias_correction2_sqrt + s.eps;
-    p[j] = p[j] + (-s.step_size * m[j]) / denom;
-  }
-}
-
-// Per element, at the parameter's step t (counted from 1):
-//   AdamW: p *= 1 - lr * weight_decay            Adam: g += weight_decay * p
-//   m = beta1 m + (1 - beta1) g
-//   v = beta2 v + (1 - beta2) g^2
-//   p -= (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
-// which is lr * m^ / (sqrt(v^) + eps) with the bias-corrected moments, in PyTorch's order of operations:
-// the corrections are folded into two scalars computed in double, as Python does.
+// Adam (Kingma & Ba 2015, Algorithm 1), at the parameter's step t (counted from 1), g its gradient:
+//   g = g + weight_decay * p                     (Adam's L2 weight decay)  or
+//   p = p * (1 - lr * weight_decay)              (AdamW's decoupled weight decay, Loshchilov & Hutter 2019)
+//   m = beta1 * m + (1 - beta1) * g              first moment: a running mean of the gradient
+//   v = beta2 * v + (1 - beta2) * g^2            second moment: a running mean of its square
+//   m^ = m / (1 - beta1^t),  v^ = v / (1 - beta2^t)      bias correction: m and v start at 0
+//   p = p - lr * m^ / (sqrt(v^) + eps)
+// PyTorch folds the two corrections into scalars computed in double (step_size, bias_correction2_sqrt) and
+// so does this, in its order of operations; tensor/optim_kernels.cpp runs the loop over the elements.
 void Adam::step() {
-  AdamStep s;
+  AdamScalars s;
   s.beta1 = beta1_;
   s.beta2 = beta2_;
-  s.one_minus_beta1 = static_cast<float>(1.0 - beta1_);  // PyTorch computes these in double
+  s.one_minus_beta1 = static_cast<float>(1.0 - beta1_);
   s.one_minus_beta2 = static_cast<float>(1.0 - beta2_);
   s.eps = eps_;
   s.weight_decay = weight_decay_;
@@ -298,18 +254,7 @@ void Adam::step() {
     const double bias_correction2 = 1.0 - std::pow(static_cast<double>(beta2_), static_cast<double>(t));
     s.step_size = static_cast<float>(lr_ / bias_correction1);
     s.bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
-
-    float* p = params_[i].data().data();
-    const float* g = grad.data();
-    float* m = m_[i].data();
-    float* v = v_[i].data();
-    const int64_t n = params_[i].numel();
-    const int64_t blocks = (n + kAdamBlock - 1) / kAdamBlock;
-#pragma omp parallel for schedule(static) if (n >= kParallelThreshold)
-    for (int64_t b = 0; b < blocks; ++b) {
-      const int64_t begin = b * kAdamBlock, len = std::min(kAdamBlock, n - begin);
-      adam_block(p + begin, g + begin, m + begin, v + begin, len, s);
-    }
+    adam_update(params_[i].data().data(), grad.data(), m_[i].data(), v_[i].data(), params_[i].numel(), s);
   }
   ++steps_;
 }

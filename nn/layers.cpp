@@ -331,20 +331,36 @@ std::string Unflatten::describe() const {
 
 // -------------------------------------------------------------------------------------- Sequential
 
-Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> modules) {
+ModuleList::ModuleList(std::initializer_list<std::shared_ptr<Module>> modules) {
   for (const auto& m : modules) add(m);
+}
+
+std::shared_ptr<Module> ModuleList::operator[](size_t i) const {
+  if (i >= size())
+    throw std::out_of_range(fmt::format("{}: index {} is out of range for {} modules", describe(), i, size()));
+  return named_children()[i].second;
 }
 
 Variable Sequential::forward(const Variable& x) {
   Variable h = x;
-  for (const auto& [name, module] : named_children()) h = module->forward(h);
+  for (const auto& [name, module] : named_children()) h = (*module)(h);
   return h;
 }
 
-std::shared_ptr<Module> Sequential::operator[](size_t i) const {
-  if (i >= size())
-    throw std::out_of_range(fmt::format("Sequential: index {} is out of range for {} modules", i, size()));
-  return named_children()[i].second;
+Variable Sequential::forward(const Variable& x, const Variable& context) {
+  if (!takes_context())
+    throw std::logic_error("Sequential: given a context, but none of its modules takes one (takes_context())");
+  Variable h = x;
+  for (const auto& [name, module] : named_children())
+    h = module->takes_context() ? (*module)(h, context) : (*module)(h);
+  return h;
+}
+
+// A Sequential takes a context when one of its modules does, so Sequentials nest.
+bool Sequential::takes_context() const {
+  for (const auto& [name, module] : named_children())
+    if (module->takes_context()) return true;
+  return false;
 }
 
 // ------------------------------------------------------------------------------------- activations

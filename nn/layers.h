@@ -190,19 +190,32 @@ class Unflatten : public Module {
 };
 
 // Modules applied one after another; children are named "0", "1", ... as in PyTorch.
-class Sequential : public Module {
+// Modules kept in a list, registered as "0", "1", ... (torch.nn.ModuleList): for blocks a model runs in its
+// own order, e.g. a U-Net's down path, whose outputs the up path takes back. It has no forward of its own.
+class ModuleList : public Module {
  public:
-  Sequential() = default;
-  Sequential(std::initializer_list<std::shared_ptr<Module>> modules);
+  ModuleList() = default;
+  ModuleList(std::initializer_list<std::shared_ptr<Module>> modules);
   // Appends a module (returned, to keep a typed handle to it).
   template <class M>
   std::shared_ptr<M> add(std::shared_ptr<M> module) {
     return register_module(std::to_string(size()), std::move(module));
   }
-  Variable forward(const Variable& x) override;
-  std::string describe() const override { return "Sequential()"; }
+  std::string describe() const override { return "ModuleList()"; }
   size_t size() const { return named_children().size(); }
   std::shared_ptr<Module> operator[](size_t i) const;
+};
+
+// Modules applied one after another (torch.nn.Sequential). Given a context, it passes it to the modules
+// that take one (takes_context()) and only x to the others.
+class Sequential : public ModuleList {
+ public:
+  Sequential() = default;
+  Sequential(std::initializer_list<std::shared_ptr<Module>> modules) : ModuleList(modules) {}
+  Variable forward(const Variable& x) override;
+  Variable forward(const Variable& x, const Variable& context) override;
+  bool takes_context() const override;
+  std::string describe() const override { return "Sequential()"; }
 };
 
 // --- activations as modules, for Sequential (the functions are in autograd/activation.h) ---

@@ -10,6 +10,11 @@ Variable Module::forward(const Variable&) {
   throw std::logic_error(fmt::format("{}: this module does not define forward(x)", describe()));
 }
 
+Variable Module::forward(const Variable&, const Variable&) {
+  throw std::logic_error(fmt::format("{}: this module takes one input; it does not define forward(x, context)",
+                                     describe()));
+}
+
 // A name is one path component: "weight", "fc1", "0". Dots would make "a.b" ambiguous in a state_dict.
 static void check_name(const std::string& name, const char* what, const std::string& owner, bool taken) {
   if (name.empty()) throw std::invalid_argument(fmt::format("{}: {} name is empty (in {})", what, what, owner));

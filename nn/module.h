@@ -28,6 +28,14 @@ class Module {
   virtual Variable forward(const Variable& x);
   Variable operator()(const Variable& x) { return forward(x); }
 
+  // A block conditioned on a second input — a diffusion U-Net's residual block on (x, time embedding), a
+  // conditional layer on (x, label embedding) — overrides this and says so with takes_context(), so that a
+  // Sequential hands the context to it and only it: Sequential{conv, block, relu}(x, t) calls
+  // conv(x), block(h, t), relu(h). The default throws, naming the module.
+  virtual Variable forward(const Variable& x, const Variable& context);
+  virtual bool takes_context() const { return false; }
+  Variable operator()(const Variable& x, const Variable& context) { return forward(x, context); }
+
   // Every parameter of this module and its children, in registration order.
   std::vector<Variable> parameters() const;
   std::vector<std::pair<std::string, Variable>> named_parameters() const;

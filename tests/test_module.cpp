@@ -1,5 +1,5 @@
 // The Module base class: naming and ordering of parameters, state_dict / load_state_dict and their
-// errors, train/eval, zero_grad, printing.
+// errors, train/eval, zero_grad, printing; blocks that take a context (x, t) inside a Sequential; ModuleList.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -186,6 +186,64 @@ TEST(Module, RegisteringTwoThingsUnderOneNameThrows) {
 TEST(Module, ForwardOfAModuleWithoutOneThrows) {
   Module m;
   EXPECT_NE(error_of([&] { m(Tensor::zeros({1})); }).find("does not define forward"), std::string::npos);
+}
+
+// A block on two inputs, as a diffusion U-Net's residual block on (x, time embedding): adds a learned
+// projection of the context to x.
+class AddContext : public Module {
+ public:
+  explicit AddContext(int64_t context_dim, int64_t dim, Generator& gen) {
+    proj = register_module("proj", std::make_shared<Linear>(context_dim, dim, gen));
+  }
+  Variable forward(const Variable& x, const Variable& context) override { return x + (*proj)(context); }
+  bool takes_context() const override { return true; }
+  std::string describe() const override { return "AddContext()"; }
+  std::shared_ptr<Linear> proj;
+};
+
+TEST(Module, SequentialHandsTheContextOnlyToBlocksThatTakeOne) {
+  Generator gen(3);
+  auto fc = std::make_shared<Linear>(4, 3, gen);
+  auto block = std::make_shared<AddContext>(2, 3, gen);
+  auto inner = std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{block});
+  Sequential net{fc, inner, std::make_shared<ReLU>()};
+  EXPECT_TRUE(net.takes_context());
+  Variable x(randn({5, 4}, gen)), t(randn({5, 2}, gen), true);
+  Variable y = net(x, t);
+  Variable expected = relu((*fc)(x) + (*block->proj)(t));
+  ASSERT_EQ(y.shape(), expected.shape());
+  for (int64_t i = 0; i < y.numel(); ++i) EXPECT_EQ(y.data().data()[i], expected.data().data()[i]);
+  // The context is an input like any other: the gradient reaches it.
+  sum(y).backward();
+  ASSERT_TRUE(t.grad().defined());
+  EXPECT_GT(sum(abs(t.grad())).data().item(), 0.f);
+  EXPECT_EQ(net.named_parameters().size(), 4u);  // fc and the block's projection, nested names
+  EXPECT_EQ(net.named_parameters()[2].first, "1.0.proj.weight");
+}
+
+TEST(Module, ContextGivenToTheWrongModuleIsAnErrorNamingIt) {
+  Generator gen(3);
+  Linear fc(4, 3, gen);
+  Variable x(randn({5, 4}, gen)), t(randn({5, 2}, gen));
+  EXPECT_NE(error_of([&] { fc(x, t); }).find("Linear(in_features=4, out_features=3, bias=True): this module takes one input"),
+            std::string::npos);
+  AddContext block(2, 4, gen);
+  EXPECT_NE(error_of([&] { block(x); }).find("AddContext(): this module does not define forward(x)"), std::string::npos);
+  Sequential plain{std::make_shared<Linear>(4, 3, gen), std::make_shared<ReLU>()};
+  EXPECT_NE(error_of([&] { plain(x, t); }).find("none of its modules takes one"), std::string::npos);
+}
+
+TEST(Module, ModuleListRegistersByIndexAndHasNoForward) {
+  Generator gen(3);
+  ModuleList blocks;
+  auto first = blocks.add(std::make_shared<Linear>(4, 3, gen));
+  blocks.add(std::make_shared<Linear>(3, 2, gen));
+  EXPECT_EQ(blocks.size(), 2u);
+  EXPECT_EQ(blocks[0], first);
+  EXPECT_EQ(names_of(blocks.named_parameters()), (std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias"}));
+  EXPECT_NE(error_of([&] { blocks[2]; }).find("ModuleList(): index 2 is out of range for 2 modules"), std::string::npos);
+  EXPECT_NE(error_of([&] { blocks(Tensor::zeros({1, 4})); }).find("ModuleList(): this module does not define forward"),
+            std::string::npos);
 }
 
 TEST(Module, PrintNestsChildrenLikePyTorch) {

@@ -231,7 +231,7 @@ int train(const EncoderDecoderFamily& f, const std::vector<std::string>& words) 
   Adam optimizer(model.parameters(), static_cast<float>(s.run.lr));
   DataLoader loader(train, s.run.batch, /*shuffle=*/true, static_cast<uint64_t>(s.run.seed));
   if (resumed) done_epochs = load_checkpoint(resume, model, &optimizer, &gen).epoch;
-  check_writable_dir("--out", out_dir);  // only once everything loaded, and before any training
+  const OutputFolder out_folder("--out", out_dir);  // only once everything loaded, and before any training
 
   // The same 16 test images in every epoch's pictures: the classes in turn where the test set has enough of each.
   const Tensor shown_images = shown_test_images(test, 16);

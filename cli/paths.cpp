@@ -39,13 +39,14 @@ void refuse_overwriting_inputs(const std::vector<PathFlag>& outputs, const std::
   }
 }
 
-void check_writable_dir(const std::string& flag, const std::string& dir) {
+OutputFolder::OutputFolder(const std::string& flag, const std::string& dir) : dir_(dir) {
   std::error_code ec;
   const bool existed = fs::exists(dir, ec);
   if (existed && !fs::is_directory(dir, ec))
     throw UsageError(fmt::format("{} {}: not a folder", flag, dir));
   if (!existed && (!fs::create_directories(dir, ec) || ec))
     throw UsageError(fmt::format("{} {}: cannot create the folder ({})", flag, dir, ec.message()));
+  created_ = !existed;
   const std::string probe = (fs::path(dir) / fmt::format(".hundun-write-test-{}", ::getpid())).string();
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
   const int err = errno;
@@ -54,8 +55,13 @@ void check_writable_dir(const std::string& flag, const std::string& dir) {
     ::unlink(probe.c_str());
     return;
   }
-  if (!existed) fs::remove(dir, ec);  // leave nothing behind
+  if (created_) fs::remove(dir, ec);  // leave nothing behind
   throw UsageError(fmt::format("{} {}: cannot write there ({})", flag, dir, std::strerror(err)));
+}
+
+OutputFolder::~OutputFolder() {
+  std::error_code ec;
+  if (created_ && fs::is_empty(dir_, ec) && !ec) fs::remove(dir_, ec);
 }
 
 }  // namespace hd::cli

@@ -16,8 +16,20 @@ using PathFlag = std::pair<std::string, std::string>;
 // when an output is one of the inputs or two outputs are one file.
 void refuse_overwriting_inputs(const std::vector<PathFlag>& outputs, const std::vector<PathFlag>& inputs);
 
-// Creates `dir` if needed and checks a file can be written there, before a long run spends time on work it could
-// not save: UsageError "--out DIR: cannot write there (Permission denied)". Creates nothing when it fails.
-void check_writable_dir(const std::string& flag, const std::string& dir);
+// A training run's output folder. The constructor creates `dir` if needed and checks a file can be written
+// there, before a long run spends time on work it could not save: UsageError "--out DIR: cannot write there
+// (Permission denied)". A folder it created and that is still empty when the run ends (the run failed before
+// writing anything) is removed again, so a failed run leaves nothing behind.
+class OutputFolder {
+ public:
+  OutputFolder(const std::string& flag, const std::string& dir);
+  ~OutputFolder();
+  OutputFolder(const OutputFolder&) = delete;
+  OutputFolder& operator=(const OutputFolder&) = delete;
+
+ private:
+  std::string dir_;
+  bool created_ = false;
+};
 
 }  // namespace hd::cli

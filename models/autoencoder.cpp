@@ -29,6 +29,14 @@ AutoencoderOptions AutoencoderOptions::from_metadata(const Metadata& m) {
   o.latent_dim = m.integer("latent_dim", 1, 4096);
   o.hidden = m.integer("hidden", 1, 16384);
   o.image = image_shape_from(m);
+  // The tensors that pin down every size read above (see the layers below).
+  if (o.kind == AutoencoderKind::Mlp) {
+    m.expect_shape("encoder.1.weight", {o.hidden, o.image.pixels()});
+    m.expect_shape("encoder.3.weight", {o.latent_dim, o.hidden});
+  } else {
+    m.expect_shape("encoder.0.weight", {32, o.image.channels, 4, 4});
+    m.expect_shape("encoder.5.weight", {o.latent_dim, 64 * (o.image.height / 4) * (o.image.width / 4)});
+  }
   return o;
 }
 

@@ -29,6 +29,13 @@ ClassifierOptions ClassifierOptions::from_metadata(const Metadata& m) {
   o.arch = m.choice("model", {"cnn", "mlp"});
   if (o.arch == "mlp" && m.has("hidden")) o.hidden = m.integer("hidden", 1, 16384);
   o.image = image_shape_from(m);
+  // The tensors that pin down every size read above (see the layers below).
+  if (o.arch == "mlp") {
+    m.expect_shape("fc1.weight", {o.hidden, o.image.pixels()});
+  } else {
+    m.expect_shape("conv1.weight", {32, o.image.channels, 3, 3});
+    m.expect_shape("fc1.weight", {128, 64 * (o.image.height / 4) * (o.image.width / 4)});
+  }
   return o;
 }
 

@@ -35,6 +35,8 @@ VaeOptions VaeOptions::from_metadata(const Metadata& m) {
   o.latent_dim = m.integer("latent_dim", 1, 4096);
   o.hidden = m.integer("hidden", 1, 16384);
   o.image = image_shape_from(m);
+  m.expect_shape("fc1.weight", {o.hidden, o.image.pixels()});  // pins hidden and the image size
+  m.expect_shape("fc21.weight", {o.latent_dim, o.hidden});     // pins latent_dim
   if (m.has("likelihood") && m.choice("likelihood", {"bernoulli", "gaussian"}) == "gaussian") {
     o.likelihood = Likelihood::Gaussian;
     o.sigma = static_cast<float>(m.number("sigma"));

@@ -82,9 +82,32 @@ const std::string& Metadata::choice(const std::string& key, const std::vector<st
   throw std::runtime_error(fmt::format("{}: metadata '{}' should be one of {}, got '{}'", path_, key, list, value));
 }
 
+void Metadata::set_tensor_shapes(std::map<std::string, std::vector<int64_t>> shapes) {
+  shapes_ = std::move(shapes);
+  has_shapes_ = true;
+}
+
+static std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
+void Metadata::expect_shape(const std::string& tensor, const std::vector<int64_t>& shape) const {
+  if (!has_shapes_) return;
+  auto it = shapes_.find(tensor);
+  if (it == shapes_.end())
+    throw std::runtime_error(fmt::format("{}: its metadata implies a tensor 'model.{}' of shape {}, the file has none",
+                                         path_, tensor, shape_text(shape)));
+  if (it->second != shape)
+    throw std::runtime_error(fmt::format("{}: its metadata implies 'model.{}' of shape {}, the file holds {}", path_,
+                                         tensor, shape_text(shape), shape_text(it->second)));
+}
+
 }  // namespace hd
 
 #include "nn/checkpoint.h"
+#include "tensor/safetensors.h"
 
 namespace hd {
 
@@ -101,7 +124,14 @@ Metadata read_model_metadata(const std::string& path, const std::string& family,
         model == info.metadata.end() ? std::string("no model entry in its metadata") : "a '" + model->second + "' model",
         trained_by != info.metadata.end() ? " (written by '" + trained_by->second + "')" : "", family));
   }
-  return Metadata(std::move(info.metadata), path, "was it written by 'hundun train " + family + "'?");
+  Metadata m(std::move(info.metadata), path, "was it written by 'hundun train " + family + "'?");
+  // The shapes of the model's tensors, for expect_shape. (The file is read a second time: checkpoints are a few
+  // MB, and read_checkpoint_info has already checked every byte of it.)
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& [name, t] : load_safetensors(path).tensors)
+    if (name.rfind("model.", 0) == 0) shapes[name.substr(6)] = t.shape();
+  m.set_tensor_shapes(std::move(shapes));
+  return m;
 }
 
 }  // namespace hd

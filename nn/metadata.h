@@ -30,12 +30,23 @@ class Metadata {
   // One of `choices`, else "<path>: metadata '<key>' should be one of a, b, got '...'".
   const std::string& choice(const std::string& key, const std::vector<std::string>& choices) const;
 
+  // A checkpoint's metadata comes with the shapes of the model tensors in the same file ("fc1.weight" ->
+  // [400, 784]). A model's options check the one or two tensors that pin down every size they read, so a
+  // file whose metadata disagrees with its own tensors (hidden=1000000 beside a [400, 784] weight) is refused
+  // before the model is built: no model is allocated larger than what the file holds. Throws
+  // std::runtime_error "<path>: its metadata implies 'fc1.weight' of shape [1000000, 784], the file holds
+  // [400, 784]"; a missing tensor is an error too. Does nothing for metadata that did not come from a file.
+  void expect_shape(const std::string& tensor, const std::vector<int64_t>& shape) const;
+  void set_tensor_shapes(std::map<std::string, std::vector<int64_t>> shapes);
+
   const std::string& path() const { return path_; }
   const std::map<std::string, std::string>& entries() const { return entries_; }
 
  private:
   std::map<std::string, std::string> entries_;
   std::string path_, hint_;
+  bool has_shapes_ = false;
+  std::map<std::string, std::vector<int64_t>> shapes_;
 };
 
 // The text parsers Metadata uses, for other readers of numbers written as text: whole string, no spaces.

@@ -27,16 +27,19 @@ std::string first_non_finite_gradient(const Module& model) {
 static void check_finite(const TrainLoop& loop, const StepLosses& losses, int64_t step, int64_t epoch) {
   std::string bad_loss;
   for (const auto& [name, value] : losses)
-    if (!std::isfinite(value)) bad_loss = fmt::format("loss '{}' is {}", name, value);
+    if (bad_loss.empty() && !std::isfinite(value))
+      bad_loss = name == "loss" ? fmt::format("the loss is {}", value) : fmt::format("the loss '{}' is {}", name, value);
   std::string bad_gradient;
   for (const Module* m : loop.watched)
     if (bad_gradient.empty()) bad_gradient = first_non_finite_gradient(*m);
   if (bad_loss.empty() && bad_gradient.empty()) return;
   std::string what = bad_loss.empty() ? "the losses are finite" : bad_loss;
   what += bad_gradient.empty() ? ", every gradient finite" : ", the first non-finite gradient is " + bad_gradient + "'s";
-  throw TrainingDiverged(fmt::format("{}: training diverged at step {} (epoch {}): {}. Nothing of this epoch was "
-                                     "saved; a smaller learning rate usually helps",
-                                     loop.label, step, epoch, what),
+  // Epochs are counted from 1 here, as the progress line shows them.
+  const std::string kept = epoch > 1 ? fmt::format("; what epoch {} saved is kept", epoch - 1) : "";
+  throw TrainingDiverged(fmt::format("training diverged at step {} (epoch {}): {}. Nothing of epoch {} was saved{}. "
+                                     "A smaller learning rate usually helps",
+                                     step, epoch, what, epoch, kept),
                          step);
 }
 

@@ -174,7 +174,7 @@ int train_classifier(const std::vector<std::string>& words) {
     first_epoch = info.epoch;
     schedule.set_last_epoch(info.step);  // the scheduler counts steps
   }
-  check_writable_dir("--out", out_dir);  // only once everything loaded, and before any training
+  const OutputFolder out_folder("--out", out_dir);  // only once everything loaded, and before any training
 
   fmt::print("train classifier: {} ({} parameters), {} epochs, Adam lr {} with cosine decay, batch {}, seed {}, "
              "{} training / {} test images\n",

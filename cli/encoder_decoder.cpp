@@ -226,7 +226,9 @@ int train(const EncoderDecoderFamily& f, const std::vector<std::string>& words) 
 
   // One generator draws the initial weights and then every eps of the reparameterisation.
   Generator gen(static_cast<uint64_t>(s.run.seed));
-  const EncoderDecoderRun run = f.build(Metadata(s.options, resumed ? resume : "--latent/--arch"), gen);
+  // A resumed model's sizes come from the checkpoint, checked against its own tensors before anything is built.
+  const Metadata model_metadata = resumed ? read_model_metadata(resume, f.name) : Metadata(s.options, "--latent/--arch");
+  const EncoderDecoderRun run = f.build(model_metadata, gen);
   EncoderDecoderModel& model = *run.model;
   Adam optimizer(model.parameters(), static_cast<float>(s.run.lr));
   DataLoader loader(train, s.run.batch, /*shuffle=*/true, static_cast<uint64_t>(s.run.seed));

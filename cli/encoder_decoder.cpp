@@ -158,17 +158,8 @@ void save_curves(const History& h, int64_t steps_per_epoch, const std::string& p
 // For a 2-D latent space: every test image's code, one colour per class.
 void save_latent_scatter(EncoderDecoderModel& model, const Dataset& test, const std::string& path) {
   const Tensor z = model.encode_images(test.images);  // [N, 2]
-  const auto& names = fashion_mnist_classes();
   Plot plot(fmt::format("{}: codes of {} test images", model.describe(), test.images.size(0)), "z1", "z2", 640, 560);
-  for (size_t c = 0; c < names.size(); ++c) {
-    std::vector<double> x, y;
-    for (int64_t i = 0; i < z.size(0); ++i)
-      if (static_cast<size_t>(test.labels.data()[i]) == c) {
-        x.push_back(z.data()[2 * i]);
-        y.push_back(z.data()[2 * i + 1]);
-      }
-    plot.scatter(x, y, names[c], "", 1.5, 0.5);
-  }
+  scatter_by_class(plot, z, test.labels, fashion_mnist_classes());
   plot.save(path);
 }
 
@@ -217,12 +208,9 @@ int train(const EncoderDecoderFamily& f, const std::vector<std::string>& words) 
       return 0;
     }
   }
-  // Sizes that came from the checkpoint are not blamed on flags the user never typed.
   const bool resumed = !resume.empty();
-  const Dataset train = first_images(load_fashion_mnist(true, data_dir), s.run.train_size,
-                                     resumed ? "train_size (from the checkpoint)" : "--train-size");
-  const Dataset test = first_images(load_fashion_mnist(false, data_dir), s.run.test_size,
-                                    resumed ? "test_size (from the checkpoint)" : "--test-size");
+  const TrainingData data = load_training_data(data_dir, s.run, resumed);
+  const Dataset &train = data.train, &test = data.test;
 
   // One generator draws the initial weights and then every eps of the reparameterisation.
   Generator gen(static_cast<uint64_t>(s.run.seed));

@@ -82,6 +82,15 @@ Dataset first_images(const Dataset& data, int64_t n, const char* flag) {
   return subset(data, n, /*seed=*/0);  // seed 0: the first n, not a random choice
 }
 
+TrainingData load_training_data(const std::string& data_dir, const RunSettings& run, bool resumed) {
+  TrainingData d;
+  d.train = first_images(load_fashion_mnist(true, data_dir), run.train_size,
+                         resumed ? "train_size (from the checkpoint)" : "--train-size");
+  d.test = first_images(load_fashion_mnist(false, data_dir), run.test_size,
+                        resumed ? "test_size (from the checkpoint)" : "--test-size");
+  return d;
+}
+
 std::string json_number(double x) { return std::isfinite(x) ? fmt::format("{:.6g}", x) : "null"; }
 
 }  // namespace hd::cli

@@ -49,6 +49,14 @@ void check_resume_flags(const ArgParser& args, const RunSettings& given, const R
 // UsageError when n is more than there are).
 Dataset first_images(const Dataset& data, int64_t n, const char* flag);
 
+// The training and test images of a run: the first --train-size and --test-size of each Fashion-MNIST split.
+// Sizes that came from a resumed checkpoint are not blamed on flags the user never typed: the error says
+// "train_size (from the checkpoint)".
+struct TrainingData {
+  Dataset train, test;
+};
+TrainingData load_training_data(const std::string& data_dir, const RunSettings& run, bool resumed);
+
 // A number for the JSONL logs: NaN and infinities are not JSON, "null" is.
 std::string json_number(double x);
 

@@ -651,4 +651,20 @@ void save_loss_curve(const std::vector<double>& steps, const std::vector<double>
   plot.save(path);
 }
 
+void scatter_by_class(Plot& plot, const Tensor& points, const Tensor& labels, const std::vector<std::string>& class_names) {
+  if (points.dim() != 2 || points.size(1) != 2 || labels.dim() != 1 || labels.size(0) != points.size(0))
+    throw std::invalid_argument(fmt::format("scatter_by_class: expected points [N, 2] and labels [N], got {} and {}",
+                                            shape_str(points.shape()), shape_str(labels.shape())));
+  const Tensor& p = points;
+  for (size_t c = 0; c < class_names.size(); ++c) {
+    std::vector<double> x, y;
+    for (int64_t i = 0; i < p.size(0); ++i)
+      if (static_cast<size_t>(labels.data()[i]) == c) {
+        x.push_back(p.data()[2 * i]);
+        y.push_back(p.data()[2 * i + 1]);
+      }
+    plot.scatter(x, y, class_names[c], "", 1.5, 0.5);
+  }
+}
+
 }  // namespace hd

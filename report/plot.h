@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "tensor/tensor.h"
+
 namespace hd {
 
 class Plot {
@@ -78,5 +80,9 @@ struct Histogram {
 // As numpy.histogram: bins are [e_i, e_i+1), the last one also includes its right edge. Non-finite
 // values are skipped; constant data gets the range [v - 0.5, v + 0.5].
 Histogram compute_histogram(const std::vector<double>& values, int bins, bool density);
+
+// A latent-space map: points [N, 2] (codes z of N images) as one scatter per class, labels [N] holding class
+// indices into `class_names` (Fashion-MNIST's ten): similar classes land side by side when the code is good.
+void scatter_by_class(Plot& plot, const Tensor& points, const Tensor& labels, const std::vector<std::string>& class_names);
 
 }  // namespace hd

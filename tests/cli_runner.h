@@ -71,6 +71,16 @@ class HundunCommandTest : public ::testing::Test {
 
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
+  // A small training run ("train vae --epochs 1") into the folder path(name), on the first `sizes` images;
+  // returns its checkpoint. The run must succeed.
+  std::string train(const std::string& name, const std::string& args,
+                    const std::string& sizes = "--train-size 256 --test-size 128 --batch 64") {
+    const std::string out = path(name);
+    RunResult r = run(args + " " + sizes + " --out " + out);
+    EXPECT_EQ(r.code, 0) << r.out << r.err;
+    return out + "/checkpoint.safetensors";
+  }
+
   std::filesystem::path binary_, dir_;
 };
 

@@ -21,16 +21,7 @@ using test::has_fashion_mnist;
 using test::read_text;
 using test::RunResult;
 
-class GenerativeCommands : public test::HundunCommandTest {  // tests/cli_runner.h
- protected:
-  // A small training run into dir_/<name>; returns its checkpoint.
-  std::string train(const std::string& name, const std::string& args) {
-    const std::string out = path(name);
-    RunResult r = run(args + " --train-size 256 --test-size 128 --batch 64 --out " + out);
-    EXPECT_EQ(r.code, 0) << r.out << r.err;
-    return out + "/checkpoint.safetensors";
-  }
-};
+class GenerativeCommands : public test::HundunCommandTest {};  // tests/cli_runner.h: run, train, path
 
 TEST_F(GenerativeCommands, HelpListsEveryCommandAndItsFlags) {
   RunResult r = run("--help");

@@ -21,10 +21,7 @@ namespace fs = std::filesystem;
 class Reliability : public test::HundunCommandTest {
  protected:
   std::string train(const std::string& name, const std::string& args) {
-    const std::string out = path(name);
-    RunResult r = run(args + " --train-size 128 --test-size 64 --batch 64 --out " + out);
-    EXPECT_EQ(r.code, 0) << r.out << r.err;
-    return out + "/checkpoint.safetensors";
+    return HundunCommandTest::train(name, args, "--train-size 128 --test-size 64 --batch 64");
   }
   // A copy of `ckpt` named `name` with one metadata entry changed.
   std::string with_metadata(const std::string& ckpt, const std::string& name, const std::string& key,

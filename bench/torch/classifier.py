@@ -24,13 +24,13 @@ and a "best" line per thread count.
 """
 import argparse
 import json
-import time
 
 import torch
 import torch.nn.functional as F
 from torch import nn, optim
 
 from blas import blas_settings
+from epoch import timed_epoch
 from fashion_mnist import load_split
 
 class Classifier(nn.Module):
@@ -73,25 +73,22 @@ def run(threads, args, train, test):
     steps_per_epoch = (len(train_x) + b - 1) // b
     schedule = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.epochs * steps_per_epoch)
     times = []
+
+    def step(idx):
+        x, y = train_x[idx], train_y[idx]
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        return loss.item() * len(idx)
+
     for epoch in range(1, args.epochs + 1):
-        model.train()
-        start, cpu_start = time.perf_counter(), time.process_time()
-        order = torch.randperm(len(train_x))
-        loss_sum = 0.0
-        for i in range(0, len(train_x), b):
-            idx = order[i:i + b]
-            x, y = train_x[idx], train_y[idx]
-            optimizer.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            loss_sum += loss.item() * len(idx)
-        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+        train_loss, seconds, cpu_seconds = timed_epoch(model, len(train_x), b, step)
         times.append(seconds)
         accuracy, test_loss = evaluate(model, *test)
         print(json.dumps({"bench": "classifier_epoch", "impl": "pytorch", "threads": threads, "epoch": epoch,
-                          "train_loss": round(loss_sum / len(train_x), 4), "test_accuracy": round(accuracy, 4),
+                          "train_loss": round(train_loss, 4), "test_accuracy": round(accuracy, 4),
                           "test_loss": round(test_loss, 4), "seconds": round(seconds, 3),
                           "cpu_seconds": round(cpu_seconds, 3)}), flush=True)
     print(json.dumps({"bench": "classifier_epoch", "impl": "pytorch", "threads": threads, "best_seconds":

@@ -27,13 +27,13 @@ threads on two cores and is several times slower. OPENBLAS_NUM_THREADS=1 gives a
 """
 import argparse
 import json
-import time
 
 import torch
 import torch.nn.functional as F
 from torch import nn, optim
 
 from blas import blas_settings
+from epoch import timed_epoch
 from fashion_mnist import load_split
 
 class VAE(nn.Module):
@@ -90,20 +90,18 @@ def main():
                       "train_size": len(train_x), "test_size": len(test_x)}), flush=True)
 
     b = args.batch_size
+
+    def step(idx):
+        data = train_x[idx]
+        optimizer.zero_grad()
+        recon, mu, logvar = model(data)
+        loss = loss_function(recon, data, mu, logvar)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
     for epoch in range(1, args.epochs + 1):
-        model.train()
-        start, cpu_start = time.perf_counter(), time.process_time()
-        order = torch.randperm(len(train_x))
-        train_loss = 0.0
-        for i in range(0, len(train_x), b):
-            data = train_x[order[i:i + b]]
-            optimizer.zero_grad()
-            recon, mu, logvar = model(data)
-            loss = loss_function(recon, data, mu, logvar)
-            loss.backward()
-            train_loss += loss.item()
-            optimizer.step()
-        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+        train_loss, seconds, cpu_seconds = timed_epoch(model, len(train_x), b, step)
 
         model.eval()
         test_loss = 0.0
@@ -113,7 +111,7 @@ def main():
                 recon, mu, logvar = model(data)
                 test_loss += loss_function(recon, data, mu, logvar).item()
         print(json.dumps({"bench": "vae_epoch", "impl": "pytorch", "threads": torch.get_num_threads(), "epoch": epoch,
-                          "train_loss": round(train_loss / len(train_x), 4),
+                          "train_loss": round(train_loss, 4),
                           "test_neg_elbo": round(test_loss / len(test_x), 4),
                           "seconds": round(seconds, 3), "cpu_seconds": round(cpu_seconds, 3)}), flush=True)
 

@@ -154,12 +154,9 @@ int train_classifier(const std::vector<std::string>& words) {
       return 0;
     }
   }
-  // Sizes that came from the checkpoint are not blamed on flags the user never typed.
   const bool resumed = !resume.empty();
-  const Dataset train = first_images(load_fashion_mnist(true, data_dir), s.run.train_size,
-                                     resumed ? "train_size (from the checkpoint)" : "--train-size");
-  const Dataset test = first_images(load_fashion_mnist(false, data_dir), s.run.test_size,
-                                    resumed ? "test_size (from the checkpoint)" : "--test-size");
+  const TrainingData data = load_training_data(data_dir, s.run, resumed);
+  const Dataset &train = data.train, &test = data.test;
 
   Generator gen(static_cast<uint64_t>(s.run.seed));
   std::shared_ptr<ImageClassifier> model = make_classifier(s.model, gen);

@@ -150,17 +150,8 @@ int main(int argc, char** argv) try {
     NoGradGuard no_grad;
     return vae2d->encode(Variable(x)).mu.data();
   });  // [N, 2]
-  const auto& classes = fashion_mnist_classes();
   Plot map("VAE (2-d latent): where each class of the test set is encoded", "z_1", "z_2", 760, 560);
-  for (size_t c = 0; c < classes.size(); ++c) {
-    std::vector<double> xs, ys;
-    for (int64_t i = 0; i < mu2.size(0); ++i)
-      if (static_cast<size_t>(test.labels.data()[i]) == c) {
-        xs.push_back(mu2.data()[2 * i]);
-        ys.push_back(mu2.data()[2 * i + 1]);
-      }
-    map.scatter(xs, ys, classes[c], "", 1.5, 0.5);
-  }
+  scatter_by_class(map, mu2, test.labels, fashion_mnist_classes());
   map.set_xlim(-4, 4);
   map.set_ylim(-4, 4);
   map.save(opt.out + "/latent_classes.svg");

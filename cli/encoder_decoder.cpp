@@ -252,10 +252,7 @@ int train(const EncoderDecoderFamily& f, const std::vector<std::string>& words) 
     const double train_loss = r.mean_losses[0].second;
     history.epochs.push_back({r.epoch, train_loss, t.total, t.reconstruction, t.kl, r.seconds});
     f.print_epoch(r.epoch, epochs, train_loss, t, r.seconds);
-    if (!std::isfinite(t.total))
-      throw TrainingDiverged(fmt::format("train {}: the test loss after epoch {} is {}; this epoch is not saved",
-                                         f.name, r.epoch, t.total),
-                             optimizer.steps_taken());
+    stop_if_not_finite("test loss", t.total, r.epoch, optimizer.steps_taken());
 
     CheckpointInfo info;
     info.epoch = r.epoch;

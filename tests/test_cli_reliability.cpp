@@ -100,7 +100,7 @@ TEST_F(Reliability, DivergingTrainingStopsWithAnErrorAndWritesNothing) {
     EXPECT_EQ(r.code, 1) << r.out << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     EXPECT_TRUE(r.err.find("training diverged at step") != std::string::npos ||
-                r.err.find("test loss after epoch 1 is") != std::string::npos)
+                r.err.find("the test loss after epoch 1 is") != std::string::npos)
         << r.err;
     EXPECT_FALSE(fs::exists(path("nan"))) << "a failed run left its folder behind";
   }

@@ -121,6 +121,20 @@ TEST(TrainLoop, NonFiniteGradientIsCaughtAndNamed) {
       << m;
 }
 
+TEST(TrainLoop, ANonFiniteTestLossStopsTheRun) {
+  EXPECT_NO_THROW(stop_if_not_finite("test loss", 1.5, 3, 30));
+  try {
+    stop_if_not_finite("test loss", std::numeric_limits<double>::infinity(), 3, 30);
+    FAIL() << "an infinite test loss was accepted";
+  } catch (const TrainingDiverged& e) {
+    EXPECT_EQ(e.step, 30);
+    EXPECT_NE(std::string(e.what()).find("the test loss after epoch 3 is inf. Nothing of epoch 3 was saved; what "
+                                         "epoch 2 saved is kept"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(TrainLoop, ALoopWithoutAStepIsAnError) {
   DataLoader loader = eight_examples();
   EXPECT_NE(error_of([&] { run_training(TrainLoop{}, loader); }).find("run_training: the loop has no step function"),

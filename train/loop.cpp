@@ -43,6 +43,16 @@ static void check_finite(const TrainLoop& loop, const StepLosses& losses, int64_
                          step);
 }
 
+void stop_if_not_finite(const std::string& what, double value, int64_t epoch, int64_t step) {
+  if (std::isfinite(value)) return;
+  const std::string kept = epoch > 1 ? fmt::format("; what epoch {} saved is kept", epoch - 1) : "";
+  throw TrainingDiverged(
+      fmt::format("training diverged: the {} after epoch {} is {}. Nothing of epoch {} was saved{}. A smaller "
+                  "learning rate usually helps",
+                  what, epoch, value, epoch, kept),
+      step);
+}
+
 void run_training(const TrainLoop& loop, DataLoader& loader) {
   if (!loop.step) throw std::invalid_argument("run_training: the loop has no step function");
   for (int64_t e = 0; e < loop.first_epoch; ++e) loader.start_epoch();  // the finished epochs' orders

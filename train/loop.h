@@ -62,6 +62,10 @@ struct TrainLoop {
 // start of each epoch (end_of_epoch may switch them to evaluation). Throws TrainingDiverged as above.
 void run_training(const TrainLoop& loop, DataLoader& loader);
 
+// For end_of_epoch: a test loss (`what`, e.g. "test loss") that is NaN or infinite stops the run like a training
+// step's would — TrainingDiverged, before the epoch's checkpoint is written. `step` is the run's step count.
+void stop_if_not_finite(const std::string& what, double value, int64_t epoch, int64_t step);
+
 // The first parameter of `model` whose gradient holds a NaN or an infinity ("" when all are finite).
 std::string first_non_finite_gradient(const Module& model);
 

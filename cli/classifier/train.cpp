@@ -199,6 +199,7 @@ int train_classifier(const std::vector<std::string>& words) {
     fmt::print("epoch {}/{}  train loss {:.4f}  test loss {:.4f}  test accuracy {:.2f}%  ({:.1f}s)\n", r.epoch,
                s.epochs, train_loss, m.loss, 100 * m.accuracy, r.seconds);
     std::fflush(stdout);
+    stop_if_not_finite("test loss", m.loss, r.epoch, optimizer.steps_taken());
 
     CheckpointInfo info;
     info.epoch = r.epoch;

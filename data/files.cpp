@@ -1,5 +1,7 @@
 #include "data/files.h"
 
+#include "tensor/safetensors.h"
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -22,6 +24,7 @@ void write_file_atomically(const std::string& path, std::string_view bytes, cons
       throw std::runtime_error(
           fmt::format("{}: cannot create folder '{}' for '{}': {}", op, parent.string(), path, ec.message()));
   }
+  remove_stale_temporary_files(path);  // tensor/safetensors.h: what a killed earlier write left
   std::string tmp = path + ".tmp-XXXXXX";
   int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) throw std::runtime_error(fmt::format("{}: cannot write '{}': {}", op, path, std::strerror(errno)));

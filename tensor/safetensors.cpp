@@ -674,8 +674,24 @@ std::vector<uint8_t> serialize_safetensors(const TensorFile& file) {
   return out;
 }
 
+void remove_stale_temporary_files(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  const std::string prefix = target.filename().string() + ".tmp-";
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    // mkostemp's names: the prefix and exactly six characters.
+    if (name.size() == prefix.size() + 6 && name.compare(0, prefix.size(), prefix) == 0 &&
+        entry.is_regular_file(ec))
+      fs::remove(entry.path(), ec);
+  }
+}
+
 void save_safetensors(const std::string& path, const TensorFile& file) {
   const std::string head = header_with_length(file);  // may throw invalid_argument: nothing written yet
+  remove_stale_temporary_files(path);
   const int64_t fail_after = g_write_fault_after.exchange(-1);
 
   std::string tmp = path + ".tmp-XXXXXX";

@@ -46,6 +46,11 @@ struct TensorFile {
 // (see serialize_safetensors).
 void save_safetensors(const std::string& path, const TensorFile& file);
 
+// Removes the "<path>.tmp-XXXXXX" files that a killed earlier write of `path` left behind (every atomic writer
+// calls it first, so a crash's leftover lasts only until the next write). Two processes writing one file at the
+// same moment are not supported: the last rename would win anyway.
+void remove_stale_temporary_files(const std::string& path);
+
 // Reads and validates the whole file; throws std::runtime_error("<path>: <what is wrong>").
 TensorFile load_safetensors(const std::string& path);
 

@@ -6,7 +6,14 @@
 // of hundred Fashion-MNIST images.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
+#include <regex>
+#include <thread>
 
 #include "cli_runner.h"
 #include "tensor/safetensors.h"
@@ -124,6 +131,85 @@ TEST_F(Reliability, SmallTestSetsUnwritableFoldersAndFailedResumes) {
                               path("resumed"),
                           1, "none.safetensors");
     EXPECT_FALSE(fs::exists(path("resumed")));
+  }
+}
+
+// Starts `hundun <args>` and kills it with SIGKILL once `when()` says so (polled every 0.2 ms) or the run ends.
+// Returns true when the kill happened while the run was still going.
+template <class When>
+static bool kill_when(const fs::path& binary, const std::string& args, const std::string& log, When when) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string command = "exec " + binary.string() + " " + args + " >" + log + " 2>&1";
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (waitpid(pid, &status, WNOHANG) == pid) return false;  // it finished first
+    if (when()) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return WIFSIGNALED(status);
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return true;
+}
+
+static bool has_temporary_file(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().filename().string().find(".tmp-") != std::string::npos) return true;
+  return false;
+}
+
+// kill -9 a run at several points — early in an epoch, and inside a checkpoint write (the moment its temporary
+// file exists) — then: the checkpoint left behind is whole and loads, and resuming from it ends bit-identical
+// to a run that was never interrupted (the log's numbers and every weight and optimizer moment).
+TEST_F(Reliability, KilledRunsKeepTheirCheckpointAndResumeExactly) {
+  if (!has_fashion_mnist()) GTEST_FAIL() << "no Fashion-MNIST (make deps installs dataset-fashion-mnist)";
+  const std::string settings = " --epochs 4 --seed 2 --train-size 1024 --test-size 128 --batch 64";
+  RunResult r = run("train vae" + settings + " --out " + path("a"));
+  ASSERT_EQ(r.code, 0) << r.err;
+
+  const fs::path b = path("b"), ckpt = b / "checkpoint.safetensors";
+  auto command = [&] {
+    return "train vae" + settings + " --out " + b.string() +
+           (fs::exists(ckpt) ? " --resume " + ckpt.string() : std::string());
+  };
+  int inside_write = 0, killed = 0;
+  for (int attempt = 0; attempt < 8 && (inside_write < 2 || killed < 4); ++attempt) {
+    const bool in_write = attempt % 2 == 0;
+    const auto start = std::chrono::steady_clock::now();
+    const bool was_killed = kill_when(binary_, command(), path("killed.txt"), [&] {
+      if (in_write) return fs::exists(b) && has_temporary_file(b);
+      return std::chrono::steady_clock::now() - start > std::chrono::milliseconds(60 + 40 * attempt);
+    });
+    if (!was_killed) break;  // the run got to its end
+    ++killed;
+    inside_write += in_write;
+    if (fs::exists(ckpt)) {
+      SCOPED_TRACE("after kill " + std::to_string(killed));
+      EXPECT_NO_THROW(load_safetensors(ckpt.string()));  // whole: the write was atomic
+    }
+  }
+  EXPECT_GE(inside_write, 1) << "no kill landed inside a checkpoint write";
+  r = run(command());
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_FALSE(has_temporary_file(b)) << "a killed write's temporary file was left behind";
+
+  const std::regex seconds(",\"seconds\":[^}]*");
+  EXPECT_EQ(std::regex_replace(read_text(path("b/log.jsonl")), seconds, ""),
+            std::regex_replace(read_text(path("a/log.jsonl")), seconds, ""));
+  const TensorFile fa = load_safetensors(path("a/checkpoint.safetensors")), fb = load_safetensors(ckpt.string());
+  ASSERT_EQ(fa.tensors.size(), fb.tensors.size());
+  for (const auto& [name, t] : fa.tensors) {
+    ASSERT_TRUE(fb.tensors.count(name)) << name;
+    EXPECT_EQ(t.tolist(), fb.tensors.at(name).tolist()) << name;
   }
 }
 

@@ -490,6 +490,13 @@ TEST(SafetensorsAtomicWrite, ACrashMidWriteLeavesThePreviousFile) {
   ASSERT_EQ(left.size(), 1u);
   EXPECT_EQ(left[0].rfind("model.safetensors.tmp-", 0), 0u) << left[0];
   EXPECT_EQ(fs::file_size(folder.file(left[0])), 65536u);
+
+  // The next write of the same file removes the leftover (and only files of that name's pattern).
+  std::ofstream(folder.file("model.safetensors.tmp-notmine")) << "x";  // 7 characters after tmp-: not mkostemp's
+  save_safetensors(path, before);
+  left = folder.others("model.safetensors");
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0], "model.safetensors.tmp-notmine");
 }
 
 // ---------------------------------------------------------------------------------------------

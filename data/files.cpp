@@ -49,4 +49,13 @@ void write_file_atomically(const std::string& path, std::string_view bytes, cons
   }
 }
 
+void check_regular_file(const std::string& path, const char* op) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return;
+  if (!S_ISREG(st.st_mode))
+    throw std::runtime_error(fmt::format("{}: {}: is not a regular file (a FIFO, device or folder cannot be read as "
+                                         "one)",
+                                         op, path));
+}
+
 }  // namespace hd

@@ -1,5 +1,7 @@
 #include "data/idx.h"
 
+#include "data/files.h"
+
 #include <fmt/format.h>
 #include <zlib.h>
 
@@ -17,7 +19,7 @@ namespace {
 // both "x-idx3-ubyte" and "x-idx3-ubyte.gz".
 class GzFile {
  public:
-  explicit GzFile(const std::string& path) : path_(path), file_(gzopen(path.c_str(), "rb")) {
+  explicit GzFile(const std::string& path) : path_(path), file_((check_regular_file(path, "read_idx"), gzopen(path.c_str(), "rb"))) {
     if (!file_) fail(fmt::format("cannot open: {}", errno ? std::strerror(errno) : "out of memory"));
     gzbuffer(file_, 1 << 18);  // a bigger input buffer: fewer read() calls, ~10% faster inflate
   }

@@ -131,6 +131,7 @@ void save_image_grid(const Tensor& images, const std::string& path, const GridOp
 }
 
 Tensor load_png(const std::string& path, int64_t max_width, int64_t max_height) {
+  check_regular_file(path, "load_png");
   std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!file) throw std::runtime_error(fmt::format("load_png: cannot open '{}': {}", path, std::strerror(errno)));
 

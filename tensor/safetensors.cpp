@@ -718,13 +718,16 @@ void save_safetensors(const std::string& path, const TensorFile& file) {
 }
 
 TensorFile load_safetensors(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait forever for a writer; the fstat below then
+  // refuses it. (For a regular file the flag changes nothing.)
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw io_error(path, "cannot open", errno);
   std::vector<uint8_t> bytes;
   try {
     struct stat st;
     if (::fstat(fd, &st) != 0) throw io_error(path, "cannot stat", errno);
-    if (!S_ISREG(st.st_mode)) throw std::runtime_error(path + ": not a regular file");
+    if (!S_ISREG(st.st_mode))
+      throw std::runtime_error(path + ": not a regular file (a FIFO, device or folder cannot be a safetensors file)");
     bytes.resize(static_cast<size_t>(st.st_size));
     size_t got = 0;
     while (got < bytes.size()) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -165,6 +166,17 @@ static bool has_temporary_file(const fs::path& dir) {
   for (const auto& e : fs::directory_iterator(dir, ec))
     if (e.path().filename().string().find(".tmp-") != std::string::npos) return true;
   return false;
+}
+
+// Issue 12.4: a FIFO given as a checkpoint used to block forever in open(). Loaders take regular files only.
+TEST_F(Reliability, AFifoIsRefusedNotWaitedOn) {
+  ASSERT_EQ(mkfifo(path("fifo").c_str(), 0600), 0);
+  expect_one_line_error("sample vae --out " + path("s.png") + " --ckpt " + path("fifo"), 1, "not a regular file");
+  expect_one_line_error("export --out " + path("e.safetensors") + " --ckpt " + path("fifo"), 1, "not a regular file");
+  expect_one_line_error("eval ae --ckpt " + path("fifo"), 1, "not a regular file");
+  const std::string shipped_ae = (binary_.parent_path().parent_path() / "weights/ae.safetensors").string();
+  expect_one_line_error("eval ae --ckpt " + shipped_ae + " --classifier " + path("fifo"), 1, "not a regular file");
+  expect_one_line_error("train vae --resume " + path("fifo") + " --out " + path("t"), 1, "not a regular file");
 }
 
 // kill -9 a run at several points — early in an epoch, and inside a checkpoint write (the moment its temporary

@@ -3,6 +3,7 @@
 #include "data/idx.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <cstdlib>
@@ -102,6 +103,14 @@ TEST_F(IdxTest, ReadsOneAndFourDimensions) {
 TEST_F(IdxTest, MissingFile) {
   std::string path = dir_ + "/nothing-here";
   expect_error(error_of(path), path, "cannot open: No such file or directory");
+}
+
+// A FIFO would block gzopen forever; a folder is no IDX file either.
+TEST_F(IdxTest, RefusesWhatIsNotARegularFile) {
+  const std::string fifo = dir_ + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  expect_error(error_of(fifo), fifo, "is not a regular file");
+  expect_error(error_of(dir_), dir_, "is not a regular file");
 }
 
 TEST_F(IdxTest, RejectsABadMagicNumber) {

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include <charconv>
 #include <stdexcept>
 
@@ -129,6 +131,17 @@ CheckpointInfo load_checkpoint(const std::string& path, Module& model, Optimizer
     throw std::runtime_error(std::string("load_checkpoint: ") + e.what());
   }
   CheckpointInfo info = info_of(file, path);
+
+  // A NaN or an infinity in a weight or a moment is never a trained model: it would sample black images, score
+  // "loss nan" and be shipped by export. Refuse it, naming the entry.
+  for (const auto& [name, t] : file.tensors) {
+    const float* d = t.data();
+    for (int64_t i = 0; i < t.numel(); ++i)
+      if (!std::isfinite(d[i]))
+        throw std::runtime_error(fmt::format("load_checkpoint: {}: entry '{}' holds {} at element {}; a checkpoint's "
+                                             "tensors must be finite",
+                                             path, name, d[i], i));
+  }
 
   for (const auto& [name, t] : file.tensors)
     if (!starts_with(name, "model.") && !starts_with(name, "optimizer.") && !starts_with(name, "ema."))

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <limits>
 #include <regex>
 #include <thread>
 
@@ -166,6 +167,32 @@ static bool has_temporary_file(const fs::path& dir) {
   for (const auto& e : fs::directory_iterator(dir, ec))
     if (e.path().filename().string().find(".tmp-") != std::string::npos) return true;
   return false;
+}
+
+// Issue 12.6: one NaN weight used to give "accuracy 8.00%, loss -nan" with status 0, black samples, and an
+// export that shipped it. Loading refuses it, naming the file and the entry.
+TEST_F(Reliability, NonFiniteWeightsAreRefusedNamingFileAndTensor) {
+  if (!has_fashion_mnist()) GTEST_FAIL() << "no Fashion-MNIST (make deps installs dataset-fashion-mnist)";
+  const std::string vae = train("vae", "train vae --epochs 1");
+  const std::string judge = train("judge", "train classifier --model mlp --epochs 1");
+  for (const float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    TensorFile file = load_safetensors(vae);
+    file.tensors.at("model.fc3.weight").data()[7] = bad;
+    save_safetensors(path("bad.safetensors"), file);
+    TensorFile j = load_safetensors(judge);
+    j.tensors.at("model.fc2.bias").data()[3] = bad;
+    save_safetensors(path("bad_judge.safetensors"), j);
+    for (const std::string& command : std::vector<std::string>{
+             "sample vae --out " + path("s.png") + " --ckpt ", "export --out " + path("e.safetensors") + " --ckpt ",
+             "eval vae --ckpt ", "train vae --epochs 2 --out " + path("t") + " --resume "})
+      expect_one_line_error(command + path("bad.safetensors"), 1, "bad.safetensors: entry 'model.fc3.weight' holds");
+    expect_one_line_error("eval classifier --ckpt " + path("bad_judge.safetensors"), 1,
+                          "bad_judge.safetensors: entry 'model.fc2.bias' holds");
+    expect_one_line_error("eval vae --ckpt " + vae + " --classifier " + path("bad_judge.safetensors"), 1,
+                          "entry 'model.fc2.bias' holds");
+  }
+  EXPECT_FALSE(fs::exists(path("s.png")));
+  EXPECT_FALSE(fs::exists(path("e.safetensors")));
 }
 
 // Issue 12.4: a FIFO given as a checkpoint used to block forever in open(). Loaders take regular files only.

@@ -628,19 +628,25 @@ void set_safetensors_write_fault_for_testing(int64_t fail_after_bytes) { g_write
 // Public API
 // ---------------------------------------------------------------------------------------------
 
+// The checks the first 9 bytes allow, made by load_safetensors before it reads the rest of a file (a 1 GB file
+// of zeros is refused after 9 bytes, not read whole) and again by the parser.
+static void check_header_start(uint64_t header_size, uint64_t file_size, uint8_t first_header_byte) {
+  if (header_size > kMaxHeaderBytes)
+    throw FormatError(fmt::format("header length {} is absurd (more than {} bytes)", header_size, kMaxHeaderBytes));
+  if (header_size > file_size - 8)
+    throw FormatError(fmt::format("header length {} runs past the end of the file ({} bytes after the length)",
+                                  header_size, file_size - 8));
+  // As the reference reader: the header is an object from its first byte on.
+  if (header_size == 0 || first_header_byte != '{') throw FormatError("header does not start with '{'");
+}
+
 TensorFile parse_safetensors(const std::vector<uint8_t>& bytes, const std::string& what) {
   try {
     if (bytes.size() < 8)
       throw FormatError(fmt::format("file is {} bytes long, too short for the 8-byte header length", bytes.size()));
     const auto header_size = load_le<uint64_t>(bytes.data());
-    if (header_size > kMaxHeaderBytes)
-      throw FormatError(fmt::format("header length {} is absurd (more than {} bytes)", header_size, kMaxHeaderBytes));
-    if (header_size > bytes.size() - 8)
-      throw FormatError(fmt::format("header length {} runs past the end of the file ({} bytes after the length)",
-                                    header_size, bytes.size() - 8));
+    check_header_start(header_size, bytes.size(), bytes.size() > 8 ? bytes[8] : 0);
     std::string_view header(reinterpret_cast<const char*>(bytes.data()) + 8, header_size);
-    // As the reference reader: the header is an object from its first byte on.
-    if (header.empty() || header[0] != '{') throw FormatError("header does not start with '{'");
     Json root = JsonParser(header).parse_document();
 
     const uint8_t* data = bytes.data() + 8 + header_size;
@@ -728,7 +734,21 @@ TensorFile load_safetensors(const std::string& path) {
     if (::fstat(fd, &st) != 0) throw io_error(path, "cannot stat", errno);
     if (!S_ISREG(st.st_mode))
       throw std::runtime_error(path + ": not a regular file (a FIFO, device or folder cannot be a safetensors file)");
-    bytes.resize(static_cast<size_t>(st.st_size));
+    const uint64_t size = static_cast<uint64_t>(st.st_size);
+    if (size >= 9) {  // the header's length and first byte, before reading (and allocating) the whole file
+      uint8_t start[9];
+      if (::pread(fd, start, 9, 0) != 9) throw io_error(path, "read failed", errno);
+      try {
+        check_header_start(load_le<uint64_t>(start), size, start[8]);
+      } catch (const FormatError& e) {
+        throw std::runtime_error(fmt::format("{}: {}", path, e.what()));
+      }
+    }
+    try {
+      bytes.resize(static_cast<size_t>(size));
+    } catch (const std::bad_alloc&) {
+      throw std::runtime_error(fmt::format("{}: {} bytes are more than this machine can hold in memory", path, size));
+    }
     size_t got = 0;
     while (got < bytes.size()) {
       ssize_t k = ::read(fd, bytes.data() + got, bytes.size() - got);

@@ -1,6 +1,7 @@
 // Tests for tensor/safetensors.h: round trips, the exact bytes the writer produces, a file written by
 // Python (tests/reference/safetensors_io.py), one test per validation rule of the reader, atomic
 // writes under an injected write error and under a real crash, and a seeded fuzz loop.
+#include "error_of.h"
 #include "tensor/safetensors.h"
 
 #include <gtest/gtest.h>
@@ -459,6 +460,16 @@ TEST(SafetensorsAtomicWrite, AWriteErrorLeavesThePreviousFileAndNoTemporaryFile)
 
 // A real crash mid-write, with no cleanup code running: a child process saves a 4 MB file under a
 // 64 KB file-size limit, and the kernel kills it with SIGXFSZ inside write().
+// A 1 GB file of zeros (sparse: it takes no disk) is refused after its first 9 bytes, not read whole first.
+TEST(SafetensorsReader, ABigFileWithABadStartIsRefusedBeforeItIsRead) {
+  ScratchFolder folder;
+  const std::string path = folder.file("zeros.safetensors");
+  { std::ofstream(path) << ""; }
+  fs::resize_file(path, 1ull << 30);
+  const std::string message = test::error_of([&] { load_safetensors(path); });
+  EXPECT_NE(message.find(path + ": header does not start with '{'"), std::string::npos) << message;
+}
+
 TEST(SafetensorsAtomicWrite, ACrashMidWriteLeavesThePreviousFile) {
   ScratchFolder folder;
   const std::string path = folder.file("model.safetensors");

@@ -126,14 +126,23 @@ static ConvGeometry conv2d_geometry(const Shape& x, const Shape& w, int64_t stri
   if (x[1] != w[1])
     throw std::invalid_argument(fmt::format("{}: input has {} channels but weight {} expects {}", op, x[1],
                                             shape_str(w), w[1]));
-  int64_t span_h = dilation * (w[2] - 1) + 1, span_w = dilation * (w[3] - 1) + 1;
-  int64_t padded_h = x[2] + 2 * padding, padded_w = x[3] + 2 * padding;
+  // Checked: stride, padding and dilation come from the caller, and a huge one must not wrap around.
+  auto mul = [&](int64_t a, int64_t b, const char* what) { return checked_size_mul(a, b, op, what); };
+  auto add = [&](int64_t a, int64_t b, const char* what) { return checked_size_add(a, b, op, what); };
+  int64_t span_h = add(mul(dilation, w[2] - 1, "dilation * (kH - 1)"), 1, "the kernel's dilated height");
+  int64_t span_w = add(mul(dilation, w[3] - 1, "dilation * (kW - 1)"), 1, "the kernel's dilated width");
+  int64_t padded_h = add(x[2], mul(2, padding, "2 * padding"), "the padded height");
+  int64_t padded_w = add(x[3], mul(2, padding, "2 * padding"), "the padded width");
+  check_shape({x[0], x[1], padded_h, padded_w}, op);
   if (span_h > padded_h || span_w > padded_w)
     throw std::invalid_argument(fmt::format(
         "{}: kernel {}x{} (spanning {}x{} with dilation {}) is larger than the padded input {}x{} "
         "(input {}, padding {})",
         op, w[2], w[3], span_h, span_w, dilation, padded_h, padded_w, shape_str(x), padding));
   int64_t h_out = (padded_h - span_h) / stride + 1, w_out = (padded_w - span_w) / stride + 1;
+  check_shape({x[0], w[0], h_out, w_out}, op);
+  // The im2col buffer: [C_in*kH*kW, H_out*W_out] for one image.
+  check_shape({w[1] * w[2] * w[3], h_out, w_out}, op);
   return ConvGeometry{x[1], x[2], x[3], w[0], w[2], w[3], h_out, w_out, stride, padding, dilation};
 }
 
@@ -422,13 +431,22 @@ static ConvGeometry conv_transpose2d_geometry(const Shape& x, const Shape& w, in
         "{}: output_padding must be >= 0 and smaller than either stride or dilation, got output_padding {} "
         "with stride {} and dilation {}",
         op, output_padding, stride, dilation));
-  int64_t h_out = (x[2] - 1) * stride - 2 * padding + dilation * (w[2] - 1) + output_padding + 1;
-  int64_t w_out = (x[3] - 1) * stride - 2 * padding + dilation * (w[3] - 1) + output_padding + 1;
+  // Checked: stride, padding and dilation come from the caller, and a huge one must not wrap around.
+  auto mul = [&](int64_t a, int64_t b, const char* what) { return checked_size_mul(a, b, op, what); };
+  auto add = [&](int64_t a, int64_t b, const char* what) { return checked_size_add(a, b, op, what); };
+  int64_t grow_h = add(add(mul(x[2] - 1, stride, "(H - 1) * stride"), mul(dilation, w[2] - 1, "dilation * (kH - 1)"),
+                           "the output height before padding"), output_padding + 1, "the output height before padding");
+  int64_t grow_w = add(add(mul(x[3] - 1, stride, "(W - 1) * stride"), mul(dilation, w[3] - 1, "dilation * (kW - 1)"),
+                           "the output width before padding"), output_padding + 1, "the output width before padding");
+  int64_t pad2 = mul(2, padding, "2 * padding");
+  int64_t h_out = grow_h - pad2, w_out = grow_w - pad2;
   if (h_out < 1 || w_out < 1)
     throw std::invalid_argument(
         fmt::format("{}: output would be {}x{} for input {}, weight {}, stride {}, padding {}, dilation {}, "
                     "output_padding {}; expected a positive size (padding too large?)",
                     op, h_out, w_out, shape_str(x), shape_str(w), stride, padding, dilation, output_padding));
+  check_shape({x[0], w[1], h_out, w_out}, op);
+  check_shape({w[0] * w[2] * w[3], x[2], x[3]}, op);  // the col buffer, [C_in*kH*kW, H*W] per image
   return ConvGeometry{w[1], h_out, w_out, w[0], w[2], w[3], x[2], x[3], stride, padding, dilation};
 }
 
@@ -527,7 +545,9 @@ Tensor conv_transpose2d_reference(const Tensor& x, const Tensor& w, const Tensor
 // ceil_mode=False). PyTorch also requires padding <= kernel / 2, so every window holds a real pixel.
 static std::pair<int64_t, int64_t> pool_out_size(const Shape& x, int64_t kernel, int64_t stride, int64_t padding,
                                                  const char* op) {
-  if (kernel < 1) throw std::invalid_argument(fmt::format("{}: kernel size must be >= 1, got {}", op, kernel));
+  // kernel <= 2^60 keeps x + 2*padding (padding <= kernel / 2) far from overflowing.
+  if (kernel < 1 || kernel > kMaxNumel)
+    throw std::invalid_argument(fmt::format("{}: kernel size must be between 1 and 2^60, got {}", op, kernel));
   if (stride < 1) throw std::invalid_argument(fmt::format("{}: stride must be >= 1, got {}", op, stride));
   if (padding < 0 || padding > kernel / 2)
     throw std::invalid_argument(fmt::format(

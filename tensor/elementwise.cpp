@@ -196,6 +196,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
           fmt::format("{}: shapes {} and {} do not broadcast", op, shape_str(a), shape_str(b)));
     out[i] = x == 1 ? y : x;
   }
+  // Two valid shapes can broadcast to an invalid one: [2^31, 1] with [1, 2^31] is 2^62 elements.
+  check_shape(out, op);
   return out;
 }
 

@@ -106,6 +106,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   Shape out_shape = out_batch;
   out_shape.push_back(M);
   out_shape.push_back(N);
+  check_shape(out_shape, "matmul");
   Tensor out(out_shape);
   // The result shape drops the 1 that a vector operand stood for.
   Shape final_shape = out_batch;
@@ -152,6 +153,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                                             shape_str(weight.shape()), shape_str(bias.shape())));
   Shape out_shape = x.shape();
   out_shape.back() = out;
+  check_shape(out_shape, "linear");
   Tensor y(out_shape);
   const int64_t rows = shape_numel(Shape(out_shape.begin(), out_shape.end() - 1));  // x's leading axes
   if (y.numel() == 0) return y;

@@ -520,6 +520,7 @@ void expand_from(const float* src, const Shape& xs, float* dst, const Shape& sha
 
 Tensor expand(const Tensor& x, const Shape& shape) {
   check_defined(x, "expand");
+  check_shape(shape, "expand");
   auto fail = [&] {
     throw std::invalid_argument(
         fmt::format("expand: cannot expand shape {} to {}", shape_str(x.shape()), shape_str(shape)));

@@ -204,8 +204,9 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
       throw std::invalid_argument(fmt::format(
           "concat: tensor {} has shape {} but tensor 0 has shape {}; sizes must match except along axis {}", t,
           shape_str(s), shape_str(first), axis));
-    out_shape[axis] += s[axis];
+    out_shape[axis] = checked_size_add(out_shape[axis], s[axis], "concat", fmt::format("the size along axis {}", axis));
   }
+  check_shape(out_shape, "concat");
   Tensor out(out_shape);
   // View every input as [outer, chunk] with chunk = its size along `axis` times the inner size;
   // each output row of the [outer, total] view is the inputs' chunks side by side.
@@ -268,6 +269,7 @@ Tensor slice(const Tensor& x, int64_t axis, int64_t start, int64_t end, int64_t 
 Tensor slice_scatter(const Tensor& src, const Shape& shape, int64_t axis, int64_t start, int64_t end, int64_t step) {
   check_defined(src, "slice_scatter");
   if (shape.empty()) throw std::invalid_argument("slice_scatter: cannot slice a 0-dimensional shape []");
+  check_shape(shape, "slice_scatter");
   axis = normalize_axis(axis, static_cast<int64_t>(shape.size()), "slice_scatter");
   const int64_t size = shape[axis];
   const int64_t first = start, last = end;
@@ -297,6 +299,7 @@ Tensor index_select0(const Tensor& x, const Tensor& index) {
   const int64_t rows = x.shape()[0], row_size = span_numel(x.shape(), 1, x.dim());
   Shape out_shape = index.shape();
   out_shape.insert(out_shape.end(), x.shape().begin() + 1, x.shape().end());
+  check_shape(out_shape, "index_select0");
   Tensor out(out_shape);
   const float* idx = index.data();
   // Validate all indices first, so a bad one throws before any thread starts.
@@ -319,6 +322,7 @@ Tensor index_add0(const Tensor& src, const Tensor& index, int64_t rows) {
                                             shape_str(src.shape()), shape_str(is)));
   Shape out_shape{rows};
   out_shape.insert(out_shape.end(), src.shape().begin() + index.dim(), src.shape().end());
+  check_shape(out_shape, "index_add0");
   Tensor out = Tensor::zeros(out_shape);
   const int64_t row_size = span_numel(out_shape, 1, out_shape.size());
   const float* idx = index.data();

@@ -4,6 +4,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -18,10 +19,38 @@ std::string shape_str(const Shape& shape) {
   return s + "]";
 }
 
-int64_t shape_numel(const Shape& shape) {
+void check_shape(const Shape& shape, const char* op) {
+  int64_t product = 1;  // of the sizes, 0 counted as 1
+  for (int64_t d : shape) {
+    if (d < 0) throw std::invalid_argument(fmt::format("{}: negative size in shape {}", op, shape_str(shape)));
+    if (d > kMaxNumel || (d > 0 && product > kMaxNumel / d))
+      throw std::invalid_argument(fmt::format(
+          "{}: shape {} is too large (more than 2^60 elements, counting an empty axis as 1)", op, shape_str(shape)));
+    if (d > 0) product *= d;
+  }
+}
+
+int64_t shape_numel(const Shape& shape, const char* op) {
+  check_shape(shape, op);
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
   return n;
+}
+
+int64_t checked_size_mul(int64_t a, int64_t b, const char* op, const std::string& what) {
+  int64_t out;
+  if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &out) || out > kMaxNumel)
+    throw std::invalid_argument(fmt::format("{}: {} = {} * {} is negative or too large (more than 2^60)", op, what,
+                                            a, b));
+  return out;
+}
+
+int64_t checked_size_add(int64_t a, int64_t b, const char* op, const std::string& what) {
+  int64_t out;
+  if (a < 0 || b < 0 || __builtin_add_overflow(a, b, &out) || out > kMaxNumel)
+    throw std::invalid_argument(fmt::format("{}: {} = {} + {} is negative or too large (more than 2^60)", op, what,
+                                            a, b));
+  return out;
 }
 
 int64_t normalize_axis(int64_t axis, int64_t ndim, const char* op) {
@@ -43,24 +72,21 @@ static const bool g_malloc_tuned = [] {
 }();
 
 // 64-byte alignment: one cache line, and the width of an AVX-512 register.
-Storage::Storage(int64_t n) : data(nullptr), size(n) {
+Storage::Storage(int64_t n, const Shape& shape) : data(nullptr), size(n) {
   (void)g_malloc_tuned;
+  // n <= kMaxNumel = 2^60, so the byte count (at most 2^62 + 63) cannot overflow.
   size_t bytes = (static_cast<size_t>(n) * sizeof(float) + 63) / 64 * 64;
   data = static_cast<float*>(std::aligned_alloc(64, bytes ? bytes : 64));
-  if (!data) throw std::bad_alloc();
+  if (!data)
+    throw std::runtime_error(fmt::format("Tensor: out of memory: cannot allocate {:.3g} GB for shape {}",
+                                         static_cast<double>(bytes) / 1e9, shape_str(shape)));
 }
 
 Storage::~Storage() { std::free(data); }
 
-static void check_shape(const Shape& shape, const char* op) {
-  for (int64_t d : shape)
-    if (d < 0) throw std::invalid_argument(fmt::format("{}: negative size in shape {}", op, shape_str(shape)));
-}
-
 Tensor::Tensor(const Shape& shape) : shape_(shape) {
-  check_shape(shape, "Tensor");
-  numel_ = shape_numel(shape);
-  storage_ = std::make_shared<Storage>(numel_);
+  numel_ = shape_numel(shape, "Tensor");
+  storage_ = std::make_shared<Storage>(numel_, shape);
 }
 
 Tensor Tensor::empty(const Shape& shape) { return Tensor(shape); }
@@ -75,10 +101,10 @@ Tensor Tensor::full(const Shape& shape, float value) {
 }
 
 Tensor Tensor::from(const Shape& shape, const std::vector<float>& values) {
-  check_shape(shape, "Tensor::from");
-  if (shape_numel(shape) != static_cast<int64_t>(values.size()))
-    throw std::invalid_argument(fmt::format("Tensor::from: shape {} needs {} values, got {}", shape_str(shape),
-                                            shape_numel(shape), values.size()));
+  const int64_t n = shape_numel(shape, "Tensor::from");
+  if (n != static_cast<int64_t>(values.size()))
+    throw std::invalid_argument(fmt::format("Tensor::from: shape {} needs {} values, got {}", shape_str(shape), n,
+                                            values.size()));
   Tensor t(shape);
   if (!values.empty()) std::memcpy(t.data(), values.data(), values.size() * sizeof(float));
   return t;
@@ -88,8 +114,13 @@ Tensor Tensor::arange(float start, float end, float step) {
   if (step == 0.f || !std::isfinite(start) || !std::isfinite(end) || (end - start) * step < 0.f)
     throw std::invalid_argument(
         fmt::format("arange: cannot go from {} to {} in steps of {}", start, end, step));
-  // PyTorch computes the length in double: ceil((end - start) / step).
-  auto n = static_cast<int64_t>(std::ceil((static_cast<double>(end) - start) / step));
+  // PyTorch computes the length in double: ceil((end - start) / step). Checked as a double first: a
+  // length beyond int64_t (arange(0, 1e30)) would make the conversion undefined.
+  const double length = std::ceil((static_cast<double>(end) - start) / step);
+  if (!(length <= static_cast<double>(kMaxNumel)))
+    throw std::invalid_argument(fmt::format("arange: {} to {} in steps of {} gives {:.3g} elements, more than 2^60",
+                                            start, end, step, length));
+  auto n = static_cast<int64_t>(length);
   Tensor t({n});
   for (int64_t i = 0; i < n; ++i) t.data()[i] = static_cast<float>(start + static_cast<double>(i) * step);
   return t;
@@ -97,6 +128,7 @@ Tensor Tensor::arange(float start, float end, float step) {
 
 Tensor Tensor::linspace(float start, float end, int64_t steps) {
   if (steps < 0) throw std::invalid_argument(fmt::format("linspace: steps must be >= 0, got {}", steps));
+  check_shape({steps}, "linspace");
   Tensor t({steps});
   if (steps == 1) t.data()[0] = start;
   // Like PyTorch, fill the first half from the start and the second half from the end, so both ends are exact.
@@ -134,7 +166,9 @@ float Tensor::at(std::initializer_list<int64_t> index) const { return const_cast
 
 Tensor Tensor::reshape(const Shape& shape) const {
   Shape out = shape;
+  // `known`: the product of the given sizes, a 0 counted as 1 as check_shape counts it, so it cannot overflow.
   int64_t known = 1, infer = -1;
+  bool has_zero = false;
   for (size_t i = 0; i < out.size(); ++i) {
     if (out[i] == -1) {
       if (infer >= 0) throw std::invalid_argument(fmt::format("reshape: only one size may be -1, got {}", shape_str(shape)));
@@ -142,16 +176,18 @@ Tensor Tensor::reshape(const Shape& shape) const {
     } else if (out[i] < 0) {
       throw std::invalid_argument(fmt::format("reshape: invalid size in {}", shape_str(shape)));
     } else {
-      known *= out[i];
+      has_zero = has_zero || out[i] == 0;
+      known = checked_size_mul(known, std::max<int64_t>(out[i], 1), "reshape",
+                               fmt::format("the product of the sizes of {}", shape_str(shape)));
     }
   }
   if (infer >= 0) {
-    if (known == 0 || numel_ % known != 0)
+    if (has_zero || numel_ % known != 0)
       throw std::invalid_argument(fmt::format("reshape: cannot reshape {} ({} elements) into {}",
                                               shape_str(shape_), numel_, shape_str(shape)));
     out[infer] = numel_ / known;
   }
-  if (shape_numel(out) != numel_)
+  if (shape_numel(out, "reshape") != numel_)
     throw std::invalid_argument(fmt::format("reshape: cannot reshape {} ({} elements) into {}", shape_str(shape_),
                                             numel_, shape_str(shape)));
   Tensor view = *this;

@@ -26,14 +26,30 @@ using Shape = std::vector<int64_t>;
 
 // "[2, 3, 4]", used in every error message about shapes.
 std::string shape_str(const Shape& shape);
-// Product of the sizes; 1 for a scalar (empty shape).
-int64_t shape_numel(const Shape& shape);
+
+// The most elements a tensor may have: 2^60 floats (4 EiB), far beyond any machine's memory, yet small
+// enough that its byte count (plus alignment) and every product of some of its sizes fit in int64_t.
+// A shape is valid when no size is negative and the product of its sizes, a 0 counted as 1, is at most
+// this: then numel, row sizes, strides and offsets computed from it can never overflow, even when
+// another axis is empty ([0, 2^62, 2^62] is refused, not taken as 0 elements).
+constexpr int64_t kMaxNumel = int64_t{1} << 60;
+// Throws std::invalid_argument "op: ... shape [..] ..." unless `shape` is valid (see kMaxNumel).
+void check_shape(const Shape& shape, const char* op);
+// Product of the sizes; 1 for a scalar (empty shape). Checks the shape first (check_shape, naming `op`).
+int64_t shape_numel(const Shape& shape, const char* op = "shape_numel");
+// a * b and a + b for sizes (a, b >= 0), refused with std::invalid_argument naming `op` and `what` when
+// the result would exceed kMaxNumel: the size arithmetic of an op (concat's sum, conv's output size)
+// goes through these before a shape is built from it.
+int64_t checked_size_mul(int64_t a, int64_t b, const char* op, const std::string& what);
+int64_t checked_size_add(int64_t a, int64_t b, const char* op, const std::string& what);
 // A negative axis counts from the end, as in PyTorch; throws naming `op` when out of range.
 int64_t normalize_axis(int64_t axis, int64_t ndim, const char* op);
 
 // Aligned, reference-counted float storage shared by tensors and their views.
 struct Storage {
-  explicit Storage(int64_t n);
+  // n <= kMaxNumel floats. When the memory is not there, throws std::runtime_error naming the size and
+  // `shape` (a bare std::bad_alloc would name nothing).
+  Storage(int64_t n, const Shape& shape);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -46,6 +62,7 @@ class Tensor {
   // An undefined tensor (no storage); defined() is false.
   Tensor() = default;
   // A new tensor of this shape. Its values are uninitialised: use zeros() for zeros.
+  // An invalid shape (check_shape) throws std::invalid_argument naming "Tensor" and the shape.
   explicit Tensor(const Shape& shape);
 
   // --- creation (PyTorch names) ---

@@ -55,6 +55,29 @@ Tensor permute_by_loop(const Tensor& x, const std::vector<int64_t>& perm) {
 
 // --- permute, transpose ---
 
+// Issue 12.1: a size of 2^62 once overflowed numel into a small buffer that the initialiser wrote past.
+// Every shape whose element count (an empty axis counted as 1) passes 2^60 is refused, naming the op.
+TEST(ShapeArithmetic, ImpossibleSizesAreErrorsNotSmallBuffers) {
+  const int64_t huge = int64_t{1} << 62;
+  auto message = [](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no std::invalid_argument");
+  };
+  EXPECT_NE(message([&] { Tensor t({huge}); }).find("Tensor: shape [4611686018427387904] is too large"),
+            std::string::npos);
+  EXPECT_NE(message([&] { Tensor t({1 << 20, 1 << 20, 1 << 21}); }).find("too large"), std::string::npos);
+  EXPECT_NE(message([&] { Tensor t({0, huge, huge}); }).find("too large"), std::string::npos);  // not 0 elements
+  EXPECT_NE(message([&] { Tensor::zeros({4}).reshape({huge, huge, 0}); }).find("reshape"), std::string::npos);
+  EXPECT_NE(message([&] { Tensor::arange(0.f, 1e30f); }).find("arange"), std::string::npos);
+  const Tensor big = Tensor::zeros({0, int64_t{1} << 59});  // valid: 2^59 <= 2^60; four of them are not
+  EXPECT_NE(message([&] { concat({big, big, big, big}, 1); }).find("concat"), std::string::npos);
+  EXPECT_EQ(Tensor({0, 5}).numel(), 0);  // empty tensors stay fine
+}
+
 TEST(Permute, SmallValues) {
   expect_values(permute(iota({2, 3}), {1, 0}), {3, 2}, {0, 3, 1, 4, 2, 5});
   expect_values(permute(iota({2, 2, 2}), {2, 0, 1}), {2, 2, 2}, {0, 2, 4, 6, 1, 3, 5, 7});

@@ -13,8 +13,8 @@ using Grads = std::vector<Variable>;
 
 // dy/dx = 1 where x > 0, else 0. Without create_graph the product with that mask is one fused pass.
 Variable relu(const Variable& x) {
-  return record_op("relu", hd::relu(x.data()), {x}, [x](const Variable& g, const Variable&) {
-    if (!grad_enabled()) return Grads{Variable(hd::relu_backward(g.data(), x.data()))};
+  return record_op("relu", hd::relu(x.data()), {x}, [x](const Variable& g, const Variable&, const BackwardContext& ctx) {
+    if (!ctx.create_graph) return Grads{Variable(hd::relu_backward(g.data(), x.data()))};
     return Grads{g * Variable(hd::gt(x.data(), 0.f))};
   });
 }

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "autograd/reduction.h"
+#include "autograd/shape.h"
 #include "tensor/conv.h"
 
 namespace hd {
@@ -36,9 +37,26 @@ Variable conv_transpose2d(const Variable& x, const Variable& w, const Variable& 
   if (bias.defined()) inputs.push_back(bias);
   return record_op("conv_transpose2d", out, inputs, [=](const Variable& g, const Variable&) {
     Grads grads(inputs.size());
-    // A transposed convolution is conv2d's input gradient, so its own input gradient is conv2d.
-    if (need_x) grads[0] = conv2d(g, w, Variable(), stride, padding, dilation);
-    if (need_w) grads[1] = conv2d_weight(g, x, w.shape(), stride, padding, dilation);
+    // A transposed convolution is conv2d's input gradient, so its own input gradient is conv2d, and
+    // its weight gradient is conv2d_weight with the roles of input and output gradient swapped.
+    // With output_padding >= stride (allowed when it is below the dilation) conv2d(g) has rows and
+    // columns at the bottom and right that belong to no input pixel (tensor/conv.h): the input
+    // gradient drops them, and the weight gradient sees x with zeros appended there.
+    const int64_t H = x.size(2), W = x.size(3);
+    const int64_t H_conv = (g.size(2) + 2 * padding - dilation * (w.size(2) - 1) - 1) / stride + 1;
+    const int64_t W_conv = (g.size(3) + 2 * padding - dilation * (w.size(3) - 1) - 1) / stride + 1;
+    if (need_x) {
+      Variable gx = conv2d(g, w, Variable(), stride, padding, dilation);
+      if (H_conv > H) gx = slice(gx, 2, 0, H);
+      if (W_conv > W) gx = slice(gx, 3, 0, W);
+      grads[0] = gx;
+    }
+    if (need_w) {
+      Variable x_grown = x;
+      if (H_conv > H) x_grown = slice_scatter(x_grown, {x.size(0), x.size(1), H_conv, W}, 2, 0, H);
+      if (W_conv > W) x_grown = slice_scatter(x_grown, {x.size(0), x.size(1), x_grown.size(2), W_conv}, 3, 0, W);
+      grads[1] = conv2d_weight(g, x_grown, w.shape(), stride, padding, dilation);
+    }
     if (inputs.size() == 3) grads[2] = sum(g, {0, 2, 3});
     return grads;
   });
@@ -65,8 +83,9 @@ Variable conv2d_input(const Variable& gy, const Variable& w, const Shape& input_
 Variable max_pool2d(const Variable& x, int64_t kernel, int64_t stride, int64_t padding) {
   if (stride < 0) stride = kernel;  // PyTorch's default stride is the kernel size
   auto [out, indices] = hd::max_pool2d(x.data(), kernel, stride, padding);
-  return record_op("max_pool2d", out, {x}, [indices, shape = x.shape()](const Variable& g, const Variable&) {
-    if (grad_enabled())
+  return record_op("max_pool2d", out, {x},
+                   [indices, shape = x.shape()](const Variable& g, const Variable&, const BackwardContext& ctx) {
+    if (ctx.create_graph)
       throw std::logic_error("max_pool2d: second derivatives are not implemented (use avg_pool2d or a strided conv)");
     return Grads{Variable(max_pool2d_backward(g.data(), indices, shape))};
   });

@@ -73,9 +73,14 @@ Variable mul(const Variable& a, float s) {
                    [s](const Variable& g, const Variable&) { return Grads{mul(g, s)}; });
 }
 
+// d(a^p)/da = p a^(p-1). For p = 0 the derivative is 0 everywhere, also at a = 0 where the formula
+// would read 0 * 0^-1 = 0 * inf = nan (PyTorch returns zeros there too). This also makes the second
+// derivative of a^1 at 0 come out 0: it is the derivative of 1 * a^0.
 Variable pow(const Variable& a, float p) {
-  return record_op("pow", hd::pow(a.data(), p), {a},
-                   [a, p](const Variable& g, const Variable&) { return Grads{g * mul(pow(a, p - 1.f), p)}; });
+  return record_op("pow", hd::pow(a.data(), p), {a}, [a, p](const Variable& g, const Variable&) {
+    if (p == 0.f) return Grads{Variable(Tensor::zeros(a.shape()))};
+    return Grads{g * mul(pow(a, p - 1.f), p)};
+  });
 }
 
 // ---- unary ----

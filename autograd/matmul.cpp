@@ -10,6 +10,18 @@ namespace hd {
 using Grads = std::vector<Variable>;
 
 Variable matmul(const Variable& a, const Variable& b, bool ta, bool tb) {
+  // A vector operand, as in PyTorch: a [K] is the matrix [1, K], b [K] the matrix [K, 1], and the added
+  // axis is removed from the result. The promotion is done here with differentiable reshapes, so the
+  // rule below only ever sees matrices (it transposes its operands, which a vector cannot be).
+  // (A vector asked to be transposed is refused by the kernel.)
+  const bool a_vector = a.dim() == 1 && !ta, b_vector = b.dim() == 1 && !tb;
+  if (a_vector || b_vector) {
+    Variable c = matmul(a_vector ? reshape(a, {1, a.size(0)}) : a, b_vector ? reshape(b, {b.size(0), 1}) : b, ta, tb);
+    Shape shape = c.shape();
+    if (b_vector) shape.erase(shape.end() - 1);                    // the N = 1 column
+    if (a_vector) shape.erase(shape.end() - (b_vector ? 1 : 2));   // the M = 1 row
+    return reshape(c, shape);
+  }
   bool need_a = a.requires_grad(), need_b = b.requires_grad();
   return record_op("matmul", hd::matmul(a.data(), b.data(), ta, tb), {a, b},
                    [a, b, ta, tb, need_a, need_b](const Variable& g, const Variable&) {

@@ -123,9 +123,9 @@ Variable batch_norm(const Variable& x, const Tensor& running_mean, const Tensor&
   std::vector<Variable> inputs{x};
   if (weight.defined()) inputs.push_back(weight);
   if (bias.defined()) inputs.push_back(bias);
-  return record_op("batch_norm", y, inputs, [=](const Variable& g, const Variable&) {
+  return record_op("batch_norm", y, inputs, [=](const Variable& g, const Variable&, const BackwardContext& ctx) {
     Grads grads;
-    if (grad_enabled()) {
+    if (ctx.create_graph) {
       grads = batch_norm_grads_differentiable(g, x, weight, mean, inv_std, training, eps);
     } else {
       BatchNormGrads k = batch_norm_backward(g.data(), x.data(), mean, inv_std,

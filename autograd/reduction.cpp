@@ -23,8 +23,15 @@ static Shape kept_shape(const Shape& x, const Axes& axes) {
   return out;
 }
 
+// How many elements each result element is reduced from: the product of the reduced axes' sizes
+// (0 when one of them is empty).
 static int64_t reduced_count(const Shape& x, const Axes& axes) {
-  return shape_numel(x) / std::max<int64_t>(1, shape_numel(kept_shape(x, axes)));
+  if (axes.empty()) return shape_numel(x);
+  const Shape kept = kept_shape(x, axes);
+  int64_t n = 1;
+  for (size_t d = 0; d < x.size(); ++d)
+    if (kept[d] == 1) n *= x[d];  // a reduced axis, or one of size 1 (which does not change the count)
+  return n;
 }
 
 Variable sum(const Variable& x, const Axes& axes, bool keepdim) {
@@ -35,8 +42,9 @@ Variable sum(const Variable& x, const Axes& axes, bool keepdim) {
 }
 
 Variable mean(const Variable& x, const Axes& axes, bool keepdim) {
+  // The mean of nothing is 0 / 0 = nan, as in PyTorch (and tensor/reduce.h's mean).
   int64_t n = reduced_count(x.shape(), axes);
-  return mul(sum(x, axes, keepdim), 1.f / static_cast<float>(std::max<int64_t>(n, 1)));
+  return mul(sum(x, axes, keepdim), 1.f / static_cast<float>(n));
 }
 
 static Variable extremum(const char* op, const Variable& x, const Axes& axes, bool keepdim, bool is_max) {

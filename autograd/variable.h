@@ -38,8 +38,20 @@ struct VariableImpl;
 
 // A backward rule: receives dL/d(output) and the output itself (defined only when the op asked to
 // save it, e.g. exp reuses e^x), returns dL/d(input) for each input (an undefined Variable where
-// an input needs none).
+// an input needs none). Most rules are written only with differentiable ops, so they serve a plain
+// backward and a recorded one (create_graph) alike:
 using BackwardFn = std::function<std::vector<Variable>(const Variable& grad_output, const Variable& output)>;
+
+// A rule that has a faster way for a plain backward takes a third argument and is told which
+// backward it runs in. With ctx.create_graph the gradients it returns are differentiated again, so it
+// must compute them with differentiable ops; without, it may call a fused one-pass kernel that
+// records nothing (relu, batch_norm, BCE with logits do), or refuse (max_pool2d has no second
+// derivative). A rule never asks grad_enabled() for this: the context is the one place it is said.
+struct BackwardContext {
+  bool create_graph = false;
+};
+using BackwardFnWithContext =
+    std::function<std::vector<Variable>(const Variable& grad_output, const Variable& output, const BackwardContext& ctx)>;
 
 struct BackwardOptions {
   bool retain_graph = false;  // keep the saved values so the graph can be walked again
@@ -117,7 +129,7 @@ struct Node : std::enable_shared_from_this<Node> {
   std::string op;                             // the op's name: "mul", "matmul", ...
   std::vector<std::shared_ptr<Node>> inputs;  // the node each input's gradient goes to (nullptr: none needed)
   std::vector<Shape> input_shapes;            // to check each rule returns gradients of the right shape
-  BackwardFn backward;                        // empty for leaf accumulators and once freed
+  BackwardFnWithContext backward;             // empty for leaf accumulators and once freed
   Tensor saved_output;                        // the output's data, kept only when the rule needs it
   Shape output_shape;
   std::weak_ptr<VariableImpl> leaf;           // leaf accumulators: the Variable whose .grad receives it
@@ -128,8 +140,12 @@ struct Node : std::enable_shared_from_this<Node> {
 // Records a differentiable op's result. When gradients are enabled and some input requires one, the
 // result gets a Node holding `backward`; otherwise it is a plain Variable and `backward` is dropped.
 // `save_output` keeps the output's data for rules that need it (they get it as their `output`).
+// `op` is the name graph drawings and error messages show; tests/test_op_coverage.cpp finds every
+// name recorded in autograd/ and fails unless a gradcheck and a PyTorch fixture case reach it.
 Variable record_op(const char* op, const Tensor& result, const std::vector<Variable>& inputs, BackwardFn backward,
                    bool save_output = false);
+Variable record_op(const char* op, const Tensor& result, const std::vector<Variable>& inputs,
+                   BackwardFnWithContext backward, bool save_output = false);
 
 // --- gradient mode: off inside no_grad scopes (evaluation, optimizer steps, backward without create_graph) ---
 bool grad_enabled();

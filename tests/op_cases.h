@@ -2,9 +2,10 @@
 // gradchecks (test_gradcheck.cpp) and the PyTorch fixture tests (test_op_fixtures.cpp).
 //
 // Each case has the same name as in tests/reference/make_op_fixtures.py, which draws its inputs
-// (x0, x1, ... differentiable; c0, ... constants) and stores them with PyTorch's outputs and
-// gradients in tests/fixtures/ops.safetensors. `op` names the entry of autograd/op_list.cpp
-// the case covers; test_op_coverage.cpp checks every op has at least one case.
+// (x0, x1, ... differentiable; c0, ... constants) and stores them with PyTorch's outputs, gradients
+// and second derivatives in tests/fixtures/ops.safetensors. `op` names the function of autograd/
+// the case calls; test_op_coverage.cpp checks that every function declared in autograd/ has a case
+// and that every name recorded with record_op is reached by one.
 #pragma once
 
 #include <functional>
@@ -30,7 +31,10 @@ struct OpCase {
   std::string name;
   std::string op;
   std::function<Variable(const Vars& x, const Consts& c)> fn;
-  bool twice_differentiable = true;  // also run gradgradcheck
+  bool twice_differentiable = true;  // also check second derivatives (gradgradcheck, PyTorch's values)
+  // False for a case at a point where the op is not differentiable (p = 0 in BCE): there a finite
+  // difference means nothing, and the case is compared with PyTorch's values only.
+  bool finite_differences = true;
 };
 
 // Shown by GoogleTest when a parameterised test fails.
@@ -46,9 +50,12 @@ inline const std::vector<OpCase>& op_cases() {
       {"maximum", "maximum", [](const Vars& x, const Consts&) { return maximum(x[0], x[1]); }},
       {"minimum", "minimum", [](const Vars& x, const Consts&) { return minimum(x[0], x[1]); }},
       {"where", "where", [](const Vars& x, const Consts& c) { return where(c[0], x[0], x[1]); }},
-      {"add_scalar", "add_scalar", [](const Vars& x, const Consts&) { return x[0] + 1.5f; }},
-      {"mul_scalar", "mul_scalar", [](const Vars& x, const Consts&) { return x[0] * -2.5f; }},
+      {"add_scalar", "add", [](const Vars& x, const Consts&) { return x[0] + 1.5f; }},
+      {"mul_scalar", "mul", [](const Vars& x, const Consts&) { return x[0] * -2.5f; }},
       {"pow", "pow", [](const Vars& x, const Consts&) { return pow(x[0], 2.5f); }},
+      // pow's derivative p x^(p-1) at x = 0: 0 for p = 0 (not 0 * inf), and the second derivative of x^1 is 0
+      {"pow_zero", "pow", [](const Vars& x, const Consts&) { return pow(x[0], 0.f); }},
+      {"pow_one", "pow", [](const Vars& x, const Consts&) { return pow(x[0], 1.f); }},
       {"neg", "neg", [](const Vars& x, const Consts&) { return -x[0]; }},
       {"exp", "exp", [](const Vars& x, const Consts&) { return exp(x[0]); }},
       {"log", "log", [](const Vars& x, const Consts&) { return log(x[0]); }},
@@ -73,6 +80,7 @@ inline const std::vector<OpCase>& op_cases() {
       {"sum_axes", "sum", [](const Vars& x, const Consts&) { return sum(x[0], {0, 2}); }},
       {"sum_keepdim", "sum", [](const Vars& x, const Consts&) { return sum(x[0], {-1}, true); }},
       {"mean", "mean", [](const Vars& x, const Consts&) { return mean(x[0], {1}); }},
+      {"mean_empty", "mean", [](const Vars& x, const Consts&) { return mean(x[0], {0}); }},  // 0 / 0 = nan
       {"max", "max", [](const Vars& x, const Consts&) { return max(x[0], {1}); }},
       {"min", "min", [](const Vars& x, const Consts&) { return min(x[0], {0}, true); }},
       {"var", "var", [](const Vars& x, const Consts&) { return var(x[0], {1}); }},
@@ -101,21 +109,34 @@ inline const std::vector<OpCase>& op_cases() {
       {"matmul_tt", "matmul", [](const Vars& x, const Consts&) { return matmul(x[0], x[1], true, true); }},
       {"matmul_batched", "matmul", [](const Vars& x, const Consts&) { return matmul(x[0], x[1]); }},
       {"matmul_batched_both", "matmul", [](const Vars& x, const Consts&) { return matmul(x[0], x[1]); }},
+      // a vector operand, as PyTorch: [K] is a [1, K] row on the left, a [K, 1] column on the right
+      {"matmul_vec_mat", "matmul", [](const Vars& x, const Consts&) { return matmul(x[0], x[1]); }},
+      {"matmul_mat_vec", "matmul", [](const Vars& x, const Consts&) { return matmul(x[0], x[1]); }},
+      {"matmul_vec_vec", "matmul", [](const Vars& x, const Consts&) { return matmul(x[0], x[1]); }},
+      {"matmul_batched_vec", "matmul", [](const Vars& x, const Consts&) { return matmul(x[0], x[1]); }},
+      {"matmul_vec_batched", "matmul", [](const Vars& x, const Consts&) { return matmul(x[0], x[1]); }},
+      {"matmul_tn_vec", "matmul", [](const Vars& x, const Consts&) { return matmul(x[0], x[1], true, false); }},
       {"linear", "linear", [](const Vars& x, const Consts&) { return linear(x[0], x[1], x[2]); }},
+      {"linear_vector", "linear", [](const Vars& x, const Consts&) { return linear(x[0], x[1], x[2]); }},
       // convolution
       {"conv2d", "conv2d", [](const Vars& x, const Consts&) { return conv2d(x[0], x[1], x[2], 2, 1); }},
       {"conv2d_dilated", "conv2d", [](const Vars& x, const Consts&) { return conv2d(x[0], x[1], Variable(), 1, 2, 2); }},
       {"conv_transpose2d", "conv_transpose2d",
        [](const Vars& x, const Consts&) { return conv_transpose2d(x[0], x[1], x[2], 2, 1, 1); }},
+      // output_padding 1 >= stride 1, allowed because it is below the dilation 2
+      {"conv_transpose2d_output_padding_above_stride", "conv_transpose2d",
+       [](const Vars& x, const Consts&) { return conv_transpose2d(x[0], x[1], x[2], 1, 0, 1, 2); }},
+      {"conv_transpose2d_strided_output_padding", "conv_transpose2d",
+       [](const Vars& x, const Consts&) { return conv_transpose2d(x[0], x[1], Variable(), 2, 1, 2, 3); }},
       {"conv2d_weight", "conv2d_weight", [](const Vars& x, const Consts&) { return conv2d_weight(x[0], x[1], {4, 3, 3, 3}, 2, 1); }},
       {"conv2d_input", "conv2d_input", [](const Vars& x, const Consts&) { return conv2d_input(x[0], x[1], {2, 3, 6, 5}, 2, 1); }},
       {"max_pool2d", "max_pool2d", [](const Vars& x, const Consts&) { return max_pool2d(x[0], 2, 2); }, false},
       {"max_pool2d_padded", "max_pool2d", [](const Vars& x, const Consts&) { return max_pool2d(x[0], 3, 2, 1); }, false},
       {"avg_pool2d", "avg_pool2d", [](const Vars& x, const Consts&) { return avg_pool2d(x[0], 3, 2, 1); }},
-      {"avg_pool2d_backward", "avg_pool2d_backward",
+      {"avg_pool2d_backward", "avg_pool2d_grad",
        [](const Vars& x, const Consts&) { return avg_pool2d_grad(x[0], {2, 2, 5, 6}, 3, 2, 1); }},
       {"upsample_nearest2d", "upsample_nearest2d", [](const Vars& x, const Consts&) { return upsample_nearest2d(x[0], 2); }},
-      {"upsample_nearest2d_backward", "upsample_nearest2d_backward",
+      {"upsample_nearest2d_backward", "upsample_nearest2d_grad",
        [](const Vars& x, const Consts&) { return upsample_nearest2d_grad(x[0], 2); }},
       // normalization
       {"batch_norm_train", "batch_norm",
@@ -129,6 +150,14 @@ inline const std::vector<OpCase>& op_cases() {
       {"l1_loss", "l1_loss", [](const Vars& x, const Consts&) { return l1_loss(x[0], x[1], Reduction::Sum); }},
       {"binary_cross_entropy", "binary_cross_entropy",
        [](const Vars& x, const Consts&) { return binary_cross_entropy(x[0], x[1], Reduction::None); }},
+      // p exactly 0 or 1, and below 1e-12, where PyTorch clamps the derivative's denominator at 1e-12
+      {"binary_cross_entropy_saturated", "binary_cross_entropy",
+       [](const Vars& x, const Consts& c) { return binary_cross_entropy(x[0], c[0], Reduction::None); }, true,
+       /*finite_differences=*/false},
+      // a sigmoid that rounds to exactly 1 or 0 (x = 20, -110): finite gradients
+      {"binary_cross_entropy_of_sigmoid", "binary_cross_entropy",
+       [](const Vars& x, const Consts& c) { return binary_cross_entropy(sigmoid(x[0]), c[0], Reduction::Sum); }, true,
+       /*finite_differences=*/false},
       {"binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits",
        [](const Vars& x, const Consts&) { return binary_cross_entropy_with_logits(x[0], x[1]); }},
       {"nll_loss", "nll_loss", [](const Vars& x, const Consts& c) { return nll_loss(x[0], c[0]); }},

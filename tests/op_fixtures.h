@@ -16,6 +16,8 @@ namespace hd::test {
 struct FixtureCase {
   std::vector<Tensor> inputs, consts, grads;
   Tensor out, gout;
+  // Second derivatives: second_grads[i] = d/d(x_i) of sum_j <grads_j, directions_j>.
+  std::vector<Tensor> directions, second_grads;
 };
 
 inline const TensorFile& op_fixture_file() {
@@ -49,6 +51,8 @@ inline FixtureCase load_fixture_case(const std::string& name) {
   for (int i = 0; t.count(name + "/x" + std::to_string(i)); ++i) {
     f.inputs.push_back(get("x" + std::to_string(i)));
     f.grads.push_back(get("g" + std::to_string(i)));
+    f.directions.push_back(get("v" + std::to_string(i)));
+    f.second_grads.push_back(get("gg" + std::to_string(i)));
   }
   for (int i = 0; t.count(name + "/c" + std::to_string(i)); ++i) f.consts.push_back(get("c" + std::to_string(i)));
   return f;

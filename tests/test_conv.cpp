@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "autograd/convolution.h"
+
 #ifndef HUNDUN_SOURCE_DIR
 #define HUNDUN_SOURCE_DIR "."
 #endif
@@ -189,6 +191,24 @@ TEST(ConvTranspose2d, GradientsAreConv2dKernels) {
     expect_same_dot(y, gy, x, gx, "input grad, " + c.str());
     expect_same_dot(y, gy, w, gw, "weight grad, " + c.str());
   }
+}
+
+// The same through autograd's conv_transpose2d, for every configuration: with output_padding >= stride
+// its rule crops conv2d(gy) to x's size and grows x with zeros for the weight gradient.
+TEST(ConvTranspose2d, AutogradGradientsForEveryConfiguration) {
+  unsigned seed = 350;
+  int above_stride = 0;
+  for (const TransposedConfig& c : transposed_configs()) {
+    above_stride += c.output_padding >= c.stride;
+    Variable x(random_tensor({c.B, c.C_in, c.H, c.W}, seed++), true);
+    Variable w(random_tensor({c.C_in, c.C_out, c.k, c.k}, seed++), true);
+    Variable y = conv_transpose2d(x, w, Variable(), c.stride, c.padding, c.output_padding, c.dilation);
+    Tensor gy = random_tensor(y.shape(), seed++);
+    y.backward(Variable(gy));
+    expect_same_dot(y.data(), gy, x.data(), x.grad().data(), "input grad, " + c.str());
+    expect_same_dot(y.data(), gy, w.data(), w.grad().data(), "weight grad, " + c.str());
+  }
+  EXPECT_GT(above_stride, 0);  // the configurations the kernel-level test above skips are here
 }
 
 TEST(Conv2d, EmptyBatchGivesEmptyOutput) {

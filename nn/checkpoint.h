@@ -6,9 +6,10 @@
 //   "model.<entry>"                  every entry of the one module's state_dict(): parameters and buffers
 //                                    ("model.0.weight"), for a part named "" (one model: every VAE, classifier)
 //   "model.<part>.<entry>"           the same for a named module ("model.discriminator.0.weight": a GAN)
-//   "optimizer.<entry>",             an optimizer's state_dict() ("optimizer.step", "optimizer.3.exp_avg",
-//   "optimizer.<part>.<entry>"       "optimizer.generator.3.exp_avg")
-//   "ema.<entry>", "ema.<part>.<entry>"  an EMA's shadow weights ("ema.0.weight")
+//   "optimizer.<entry>"              an optimizer's state_dict() ("optimizer.step", "optimizer.3.exp_avg")
+//   "optimizer.<part>.<entry>"       the same for a named one ("optimizer.generator.3.exp_avg")
+//   "ema.<entry>"                    an EMA's shadow weights ("ema.0.weight")
+//   "ema.<part>.<entry>"             the same for a named one ("ema.generator.0.weight")
 //   __metadata__                     "hundun.step", "hundun.epoch" (decimal), "hundun.generator" (the random
 //                                    stream's get_state() bytes as lowercase hex, if given), the caller's strings
 // Part names: "" (the only part of its kind: every single-model checkpoint) or letters, digits and '_' — no
@@ -24,7 +25,7 @@
 //   CheckpointParts parts;                                            // a GAN's training state
 //   parts.modules = {{"generator", &G}, {"discriminator", &D}};
 //   parts.optimizers = {{"generator", &adam_G}, {"discriminator", &adam_D}};
-//   parts.random_stream = &gen;
+//   parts.random_stream = &noise;                                    // z, dropout masks
 //   save_checkpoint(path, parts, info);   ...   CheckpointInfo info = load_checkpoint(path, parts);
 #pragma once
 

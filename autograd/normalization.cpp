@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
 #include <stdexcept>
 #include <tuple>
 
@@ -93,29 +92,23 @@ Variable batch_norm(const Variable& x, const Tensor& running_mean, const Tensor&
   check_per_channel(bias.defined() ? bias.shape() : Shape{}, bias.defined(), shape, "bias", true);
   if (!(eps >= 0.f)) throw std::invalid_argument(fmt::format("batch_norm: eps must be >= 0, got {}", eps));
 
-  const int64_t C = shape[1], count = x.numel() / C;  // values per channel
-  Tensor mean, inv_std({C});
+  const int64_t count = shape[1] > 0 ? x.numel() / shape[1] : 0;  // values per channel
+  Tensor mean, inv_std;
   if (training) {
     if (count <= 1)
       throw std::invalid_argument(fmt::format(
           "batch_norm: expected more than 1 value per channel when training, got input {}", shape_str(shape)));
     Tensor var;
     std::tie(mean, var) = batch_norm_statistics(x.data());
-    for (int64_t c = 0; c < C; ++c) inv_std.data()[c] = 1.f / std::sqrt(var.data()[c] + eps);
+    inv_std = batch_norm_inv_std(var, eps);
     // Bookkeeping, not part of what is differentiated: the running estimates see the unbiased variance.
     if (running_mean.defined()) {
-      const float unbias = static_cast<float>(count) / static_cast<float>(count - 1);
       Tensor rm_buffer = running_mean, rv_buffer = running_var;  // copies share storage: the caller's buffers
-      float* rm = rm_buffer.data();
-      float* rv = rv_buffer.data();
-      for (int64_t c = 0; c < C; ++c) {
-        rm[c] = (1 - momentum) * rm[c] + momentum * mean.data()[c];
-        rv[c] = (1 - momentum) * rv[c] + momentum * var.data()[c] * unbias;
-      }
+      update_running_stats_(rm_buffer, rv_buffer, mean, var, count, momentum);
     }
   } else {
     mean = running_mean.clone();  // the values at this call, even if the buffers change before backward
-    for (int64_t c = 0; c < C; ++c) inv_std.data()[c] = 1.f / std::sqrt(running_var.data()[c] + eps);
+    inv_std = batch_norm_inv_std(running_var, eps);
   }
   Tensor y = batch_norm_forward(x.data(), mean, inv_std, weight.defined() ? weight.data() : Tensor(),
                                 bias.defined() ? bias.data() : Tensor());

@@ -3,9 +3,9 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
-
+#include <cctype>
 #include <charconv>
+#include <cmath>
 #include <stdexcept>
 
 #include "tensor/safetensors.h"
@@ -56,8 +56,42 @@ static std::map<std::string, Tensor> with_prefix(const std::map<std::string, Ten
   return out;
 }
 
-void save_checkpoint(const std::string& path, const Module& model, const Optimizer* optimizer,
-                     const Generator* generator, const CheckpointInfo& info, const EMA* ema) {
+// The kinds of part, each the first word of its entries' names.
+static const char* const kModel = "model";
+static const char* const kOptimizer = "optimizer";
+static const char* const kEMA = "ema";
+
+// Where part `name` of `kind` keeps its entries: "model." for the unnamed part, "model.discriminator." for a named one.
+static std::string prefix_of(const char* kind, const std::string& name) {
+  return name.empty() ? std::string(kind) + "." : std::string(kind) + "." + name + ".";
+}
+
+// The naming rule of checkpoint.h for one kind's parts: "" alone, or names of letters, digits and '_'; none null.
+// `op` is "save_checkpoint" or "load_checkpoint".
+template <class Part>
+static void check_part_names(const std::map<std::string, Part*>& parts, const char* kind, const char* op) {
+  for (const auto& [name, part] : parts) {
+    if (!part) throw std::invalid_argument(fmt::format("{}: {} '{}' is null", op, kind, name));
+    if (name.empty() && parts.size() > 1)
+      throw std::invalid_argument(fmt::format(
+          "{}: an unnamed {} beside named ones: its entries '{}<entry>' would mix with theirs; name every {}", op,
+          kind, prefix_of(kind, ""), kind));
+    for (char c : name)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_')
+        throw std::invalid_argument(fmt::format("{}: {} name '{}' has '{}'; a part's name is letters, digits and '_' "
+                                                "(it ends at the entry's next '.')",
+                                                op, kind, name, c));
+  }
+}
+
+static void check_part_names(const CheckpointParts& parts, const char* op) {
+  check_part_names(parts.modules, kModel, op);
+  check_part_names(parts.optimizers, kOptimizer, op);
+  check_part_names(parts.emas, kEMA, op);
+}
+
+void save_checkpoint(const std::string& path, const CheckpointParts& parts, const CheckpointInfo& info) {
+  check_part_names(parts, "save_checkpoint");
   TensorFile file;
   for (const auto& [key, value] : info.metadata) {
     if (starts_with(key, kReservedPrefix))
@@ -68,14 +102,26 @@ void save_checkpoint(const std::string& path, const Module& model, const Optimiz
   }
   file.metadata[kStepKey] = std::to_string(info.step);
   file.metadata[kEpochKey] = std::to_string(info.epoch);
-  if (generator) file.metadata[kGeneratorKey] = to_hex(generator->get_state());
+  if (parts.random_stream) file.metadata[kGeneratorKey] = to_hex(parts.random_stream->get_state());
 
-  for (const auto& [name, t] : model.state_dict()) file.tensors["model." + name] = t;
-  if (optimizer)
-    for (const auto& [name, t] : optimizer->state_dict()) file.tensors["optimizer." + name] = t;
-  if (ema)
-    for (const auto& [name, t] : ema->state_dict()) file.tensors["ema." + name] = t;
+  auto add = [&](const char* kind, const std::string& name, const std::map<std::string, Tensor>& state) {
+    for (const auto& [entry, t] : state) file.tensors[prefix_of(kind, name) + entry] = t;
+  };
+  for (const auto& [name, module] : parts.modules) add(kModel, name, module->state_dict());
+  for (const auto& [name, optimizer] : parts.optimizers) add(kOptimizer, name, optimizer->state_dict());
+  for (const auto& [name, ema] : parts.emas) add(kEMA, name, ema->state_dict());
   save_safetensors(path, file);
+}
+
+// save_checkpoint only reads the parts, so the const model may stand in CheckpointParts' (non-const) slot.
+void save_checkpoint(const std::string& path, const Module& model, const Optimizer* optimizer,
+                     const Generator* generator, const CheckpointInfo& info, const EMA* ema) {
+  CheckpointParts parts;
+  parts.modules[""] = const_cast<Module*>(&model);
+  if (optimizer) parts.optimizers[""] = const_cast<Optimizer*>(optimizer);
+  if (ema) parts.emas[""] = const_cast<EMA*>(ema);
+  parts.random_stream = const_cast<Generator*>(generator);
+  save_checkpoint(path, parts, info);
 }
 
 // Parses the step / epoch metadata (absent means 0).
@@ -99,30 +145,32 @@ static CheckpointInfo info_of(const TensorFile& file, const std::string& path) {
 
 CheckpointInfo read_checkpoint_info(const std::string& path) { return info_of(load_safetensors(path), path); }
 
-// Strict name-and-shape match of the file's "model." entries against the model's state_dict.
-static void check_model_entries(const std::map<std::string, Tensor>& saved, const Module& model,
-                                const std::string& path) {
-  std::map<std::string, Tensor> own = model.state_dict();
+// Strict name-and-shape match of a module's entries in the file (`saved`, found under `prefix`) against its
+// state_dict.
+static void check_module_entries(const std::map<std::string, Tensor>& saved, const Module& module,
+                                 const std::string& prefix, const std::string& path) {
+  std::map<std::string, Tensor> own = module.state_dict();
   for (const auto& [name, target] : own) {
     auto it = saved.find(name);
     if (it == saved.end())
       throw std::runtime_error(fmt::format(
-          "load_checkpoint: {}: no entry 'model.{}' (the model has a parameter or buffer '{}' of shape {}; was the "
+          "load_checkpoint: {}: no entry '{}{}' (the model has a parameter or buffer '{}' of shape {}; was the "
           "file written for another model?)",
-          path, name, name, shape_str(target.shape())));
+          path, prefix, name, name, shape_str(target.shape())));
     if (it->second.shape() != target.shape())
-      throw std::runtime_error(fmt::format("load_checkpoint: {}: entry 'model.{}' has shape {}, the model expects {}",
-                                           path, name, shape_str(it->second.shape()), shape_str(target.shape())));
+      throw std::runtime_error(fmt::format("load_checkpoint: {}: entry '{}{}' has shape {}, the model expects {}",
+                                           path, prefix, name, shape_str(it->second.shape()),
+                                           shape_str(target.shape())));
   }
   for (const auto& [name, t] : saved)
     if (!own.count(name))
       throw std::runtime_error(fmt::format(
-          "load_checkpoint: {}: unexpected entry 'model.{}' (the model has no parameter or buffer '{}')", path, name,
-          name));
+          "load_checkpoint: {}: unexpected entry '{}{}' (the model has no parameter or buffer '{}')", path, prefix,
+          name, name));
 }
 
-CheckpointInfo load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer, Generator* generator,
-                               EMA* ema) {
+CheckpointInfo load_checkpoint(const std::string& path, const CheckpointParts& parts) {
+  check_part_names(parts, "load_checkpoint");
   // 1. The file: load_safetensors validates every byte and throws "<path>: ..." on any problem.
   TensorFile file;
   try {
@@ -149,32 +197,31 @@ CheckpointInfo load_checkpoint(const std::string& path, Module& model, Optimizer
           "load_checkpoint: {}: unexpected entry '{}' (checkpoint entries start with 'model.', 'optimizer.' or 'ema.')",
           path, name));
 
-  // 2. Everything against what it will be loaded into, before anything changes.
-  std::map<std::string, Tensor> model_state = with_prefix(file.tensors, "model.");
-  check_model_entries(model_state, model, path);
-
+  // 2. Every part against what it will be loaded into, before anything changes.
+  std::map<std::string, std::map<std::string, Tensor>> states;  // by prefix ("model.", "optimizer.generator.")
+  for (const auto& [name, module] : parts.modules) {
+    const std::string prefix = prefix_of(kModel, name);
+    states[prefix] = with_prefix(file.tensors, prefix);
+    check_module_entries(states[prefix], *module, prefix, path);
+  }
   // The optimizer's and EMA's own checks name the entry; this adds the file and the prefix.
-  auto check_part = [&](const char* prefix, const std::map<std::string, Tensor>& part, auto check) {
-    if (part.empty())
+  auto check_part = [&](const std::string& prefix, auto check) {
+    states[prefix] = with_prefix(file.tensors, prefix);
+    if (states[prefix].empty())
       throw std::runtime_error(fmt::format("load_checkpoint: {}: no '{}*' entries (saved without it?)", path, prefix));
     try {
-      check(part);
+      check(states[prefix]);
     } catch (const std::invalid_argument& e) {
       throw std::runtime_error(fmt::format("load_checkpoint: {}: in the '{}*' entries: {}", path, prefix, e.what()));
     }
   };
-  std::map<std::string, Tensor> optimizer_state, ema_state;
-  if (optimizer) {
-    optimizer_state = with_prefix(file.tensors, "optimizer.");
-    check_part("optimizer.", optimizer_state, [&](const auto& s) { optimizer->check_state_dict(s); });
-  }
-  if (ema) {
-    ema_state = with_prefix(file.tensors, "ema.");
-    check_part("ema.", ema_state, [&](const auto& s) { ema->check_state_dict(s); });
-  }
+  for (const auto& [name, optimizer] : parts.optimizers)
+    check_part(prefix_of(kOptimizer, name), [&](const auto& s) { optimizer->check_state_dict(s); });
+  for (const auto& [name, ema] : parts.emas)
+    check_part(prefix_of(kEMA, name), [&](const auto& s) { ema->check_state_dict(s); });
 
   std::vector<uint8_t> generator_state;
-  if (generator) {
+  if (parts.random_stream) {
     auto it = file.metadata.find(kGeneratorKey);
     if (it == file.metadata.end())
       throw std::runtime_error(
@@ -183,7 +230,7 @@ CheckpointInfo load_checkpoint(const std::string& path, Module& model, Optimizer
     if (!from_hex(it->second, &generator_state))
       throw std::runtime_error(
           fmt::format("load_checkpoint: {}: metadata '{}' is not hexadecimal bytes", path, kGeneratorKey));
-    Generator trial;  // set_state validates; trying it on a scratch generator keeps *generator untouched
+    Generator trial;  // set_state validates; trying it on a scratch generator keeps the caller's untouched
     try {
       trial.set_state(generator_state);
     } catch (const std::invalid_argument& e) {
@@ -192,11 +239,23 @@ CheckpointInfo load_checkpoint(const std::string& path, Module& model, Optimizer
   }
 
   // 3. Load: every check above passed, so none of these can fail halfway.
-  model.load_state_dict(model_state, /*strict=*/true);
-  if (optimizer) optimizer->load_state_dict(optimizer_state);
-  if (ema) ema->load_state_dict(ema_state);
-  if (generator) generator->set_state(generator_state);
+  for (const auto& [name, module] : parts.modules)
+    module->load_state_dict(states[prefix_of(kModel, name)], /*strict=*/true);
+  for (const auto& [name, optimizer] : parts.optimizers)
+    optimizer->load_state_dict(states[prefix_of(kOptimizer, name)]);
+  for (const auto& [name, ema] : parts.emas) ema->load_state_dict(states[prefix_of(kEMA, name)]);
+  if (parts.random_stream) parts.random_stream->set_state(generator_state);
   return info;
+}
+
+CheckpointInfo load_checkpoint(const std::string& path, Module& model, Optimizer* optimizer, Generator* generator,
+                               EMA* ema) {
+  CheckpointParts parts;
+  parts.modules[""] = &model;
+  if (optimizer) parts.optimizers[""] = optimizer;
+  if (ema) parts.emas[""] = ema;
+  parts.random_stream = generator;
+  return load_checkpoint(path, parts);
 }
 
 }  // namespace hd

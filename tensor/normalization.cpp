@@ -118,6 +118,39 @@ Tensor batch_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& inv
   return y;
 }
 
+Tensor batch_norm_inv_std(const Tensor& var, float eps) {
+  if (!var.defined() || var.dim() != 1)
+    throw std::invalid_argument(fmt::format("batch_norm: the variance must have shape [C], got {}",
+                                            var.defined() ? shape_str(var.shape()) : "undefined"));
+  Tensor inv_std(var.shape());
+  for (int64_t c = 0; c < var.numel(); ++c) inv_std.data()[c] = 1.f / std::sqrt(var.data()[c] + eps);
+  return inv_std;
+}
+
+// One value per channel, a few hundred at most: a plain loop, no threads and no faster twin.
+void update_running_stats_(Tensor& running_mean, Tensor& running_var, const Tensor& batch_mean,
+                           const Tensor& batch_var, int64_t count, float momentum) {
+  const char* op = "update_running_stats_";
+  const int64_t C = running_mean.defined() ? running_mean.numel() : 0;
+  check_channel_vector(running_mean, C, op, "running_mean", false);
+  check_channel_vector(running_var, C, op, "running_var", false);
+  check_channel_vector(batch_mean, C, op, "batch_mean", false);
+  check_channel_vector(batch_var, C, op, "batch_var", false);
+  if (count <= 1)
+    throw std::invalid_argument(fmt::format("{}: count is {}, expected more than 1 value per channel (the unbiased "
+                                            "variance divides by count - 1)",
+                                            op, count));
+  const float unbias = static_cast<float>(count) / static_cast<float>(count - 1);
+  float* rm = running_mean.data();
+  float* rv = running_var.data();
+  const float* mean = batch_mean.data();
+  const float* var = batch_var.data();
+  for (int64_t c = 0; c < C; ++c) {
+    rm[c] = (1 - momentum) * rm[c] + momentum * mean[c];
+    rv[c] = (1 - momentum) * rv[c] + momentum * var[c] * unbias;
+  }
+}
+
 // With sum_g = sum(g) and sum_gc = sum(g * (x - mean)) over a channel of n values, k = weight * inv_std:
 //   mean(gw) = weight * sum_g / n,   mean(gw * xhat) = weight * inv_std * sum_gc / n,
 // so dx = k * (g - sum_g / n - (x - mean) * inv_std^2 * sum_gc / n) in training and k * g in evaluation.

@@ -6,6 +6,7 @@
 // those N*S values. Every kernel works channel by channel, so channels are shared out among threads.
 #pragma once
 
+#include <cstdint>
 #include <utility>
 
 #include "tensor/tensor.h"
@@ -19,6 +20,19 @@ std::pair<Tensor, Tensor> batch_norm_statistics(const Tensor& x);
 // weight, bias: [C] or undefined (then 1 and 0) -> [N, C, *].
 Tensor batch_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& inv_std, const Tensor& weight,
                           const Tensor& bias);
+
+// 1 / sqrt(var + eps) per channel: var [C] (a batch's biased variance, or the running one) -> [C].
+Tensor batch_norm_inv_std(const Tensor& var, float eps);
+
+// The running estimates BatchNorm keeps for evaluation (PyTorch's running_mean and running_var buffers), moved
+// towards one training batch's statistics, as torch.nn.functional.batch_norm moves them:
+//   running_mean = (1 - momentum) * running_mean + momentum * batch_mean
+//   running_var  = (1 - momentum) * running_var  + momentum * batch_var * n / (n - 1)
+// batch_mean, batch_var: [C] from batch_norm_statistics, the variance biased (over n = `count` values per
+// channel); the running variance takes the unbiased one (Bessel's correction n / (n - 1)), so count > 1.
+// running_mean, running_var: [C], updated in place.
+void update_running_stats_(Tensor& running_mean, Tensor& running_var, const Tensor& batch_mean,
+                           const Tensor& batch_var, int64_t count, float momentum);
 
 struct BatchNormGrads {
   Tensor dx;       // [N, C, *]

@@ -1,7 +1,8 @@
 // Tests for the fused batch_norm op (autograd/normalization.h) and its kernels (tensor/normalization.h).
 // Its values against PyTorch and its derivatives against finite differences are in the op cases
 // (tests/op_cases.h); here: the kernels against plain double loops, the fused backward against the
-// same rule written with differentiable ops, the running statistics, and the argument checks.
+// same rule written with differentiable ops, the running statistics (by hand and against PyTorch's buffers), and
+// the argument checks.
 #include "autograd/normalization.h"
 
 #include <gtest/gtest.h>
@@ -11,7 +12,9 @@
 #include <vector>
 
 #include "autograd/reduction.h"
+#include "fixtures.h"
 #include "tensor/normalization.h"
+#include "tensor/safetensors.h"
 #include "tensor_checks.h"
 
 namespace hd::test {
@@ -87,6 +90,39 @@ TEST(BatchNormOp, TrainingUpdatesRunningStatisticsWithTheUnbiasedVariance) {
   for (int c = 0; c < 2; ++c) {
     EXPECT_NEAR(running_mean.data()[c], 0.7 * old_mean[c] + 0.3 * ref_mean[c], 1e-5);
     EXPECT_NEAR(running_var.data()[c], 0.7 * old_var[c] + 0.3 * ref_var[c] * n / (n - 1), 1e-5);
+  }
+}
+
+// PyTorch's rule on numbers small enough to do by hand: momentum 0.5, n = 4 values per channel (n / (n - 1) = 4/3).
+TEST(BatchNormRunningStats, UpdateIsPyTorchsFormulaWithTheUnbiasedVariance) {
+  Tensor running_mean = Tensor::from({2}, {1.f, -2.f}), running_var = Tensor::from({2}, {2.f, 4.f});
+  update_running_stats_(running_mean, running_var, Tensor::from({2}, {3.f, 0.f}), Tensor::from({2}, {1.5f, 0.75f}),
+                        /*count=*/4, /*momentum=*/0.5f);
+  EXPECT_FLOAT_EQ(running_mean.data()[0], 2.f);   // 0.5 * 1 + 0.5 * 3
+  EXPECT_FLOAT_EQ(running_mean.data()[1], -1.f);  // 0.5 * -2 + 0.5 * 0
+  EXPECT_FLOAT_EQ(running_var.data()[0], 2.f);    // 0.5 * 2 + 0.5 * 1.5 * 4/3
+  EXPECT_FLOAT_EQ(running_var.data()[1], 2.5f);   // 0.5 * 4 + 0.5 * 0.75 * 4/3
+  expect_invalid([&] { update_running_stats_(running_mean, running_var, running_mean, running_var, 1, 0.1f); },
+                 {"update_running_stats_", "count is 1"});
+  expect_invalid([&] { update_running_stats_(running_mean, running_var, Tensor::zeros({3}), running_var, 4, 0.1f); },
+                 {"update_running_stats_", "batch_mean must have shape [2]", "got [3]"});
+}
+
+// The BatchNorm layers' PyTorch fixtures (tests/reference/make_nn_fixtures.py): the buffers before and after one
+// training call, from the batch's statistics (tensor/normalization.h) and the update alone.
+TEST(BatchNormRunningStats, UpdateGivesPyTorchsBuffersAfterATrainingCall) {
+  const TensorFile torch = load_safetensors(fixture_path("nn.safetensors"));
+  const std::pair<const char*, float> cases[] = {
+      {"batchnorm1d_train", 0.1f}, {"batchnorm1d_train_3d", 0.25f}, {"batchnorm2d_train", 0.1f}};
+  for (const auto& [name, momentum] : cases) {
+    const std::string p = std::string(name) + ".";
+    const Tensor x = torch.tensors.at(p + "x");
+    Tensor running_mean = torch.tensors.at(p + "state.running_mean").clone();
+    Tensor running_var = torch.tensors.at(p + "state.running_var").clone();
+    auto [mean, var] = batch_norm_statistics(x);
+    update_running_stats_(running_mean, running_var, mean, var, x.numel() / x.size(1), momentum);
+    expect_close(running_mean, torch.tensors.at(p + "after.running_mean"), 1e-6f, p + "running_mean");
+    expect_close(running_var, torch.tensors.at(p + "after.running_var"), 1e-6f, p + "running_var");
   }
 }
 

@@ -1,14 +1,20 @@
 // train/loop.h: the epoch loop every training command shares — epochs and steps in order, the mean losses
 // at the end of each epoch, a resumed run skipping the loader's finished epochs, and divergence: a non-finite
-// loss or gradient stops the run at that step, before end_of_epoch can save anything of the broken epoch.
+// loss or gradient stops the run at that step, before end_of_epoch can save anything of the broken epoch; and
+// a GAN-shaped step (two networks, two Adams, an EMA as a diffusion model keeps) saving CheckpointParts every
+// epoch and resuming from them.
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <cmath>
+#include <filesystem>
 #include <limits>
 
 #include "autograd/elementwise.h"
+#include "autograd/loss.h"
 #include "autograd/reduction.h"
 #include "error_of.h"
+#include "nn/checkpoint.h"
 #include "nn/layers.h"
 #include "train/loop.h"
 
@@ -119,6 +125,92 @@ TEST(TrainLoop, NonFiniteGradientIsCaughtAndNamed) {
                    "is 1.weight's. Nothing of epoch 1 was saved."),
             std::string::npos)
       << m;
+}
+
+// A GAN-shaped run for the loop: a generator network and a discriminator network, each with its Adam, an EMA of
+// the generator network (what a diffusion model samples from), one random stream for z. `epochs` of the loop;
+// every epoch's end saves everything as CheckpointParts to <folder>/epoch<N>.safetensors.
+struct LoopedGan {
+  Generator noise;
+  Linear generator_net, discriminator_net;  // z [2, 1] -> x [2, 1] -> logit [2, 1]
+  Adam adam_g, adam_d;
+  EMA ema_g;
+
+  LoopedGan(uint64_t seed, Generator init = Generator(0))
+      : noise(seed), generator_net(1, 1, init), discriminator_net(1, 1, init),
+        adam_g(generator_net.parameters(), 0.05f, 0.5f), adam_d(discriminator_net.parameters(), 0.05f, 0.5f),
+        ema_g(generator_net, 0.8f) {}
+
+  CheckpointParts parts() {
+    CheckpointParts p;
+    p.modules = {{"generator", &generator_net}, {"discriminator", &discriminator_net}};
+    p.optimizers = {{"generator", &adam_g}, {"discriminator", &adam_d}};
+    p.emas = {{"generator", &ema_g}};
+    p.random_stream = &noise;
+    return p;
+  }
+
+  // Trains up to epoch `epochs`, resuming from `resume` when given.
+  void run(const std::string& folder, int64_t epochs, const std::string& resume = "") {
+    TrainLoop loop;
+    loop.show_progress = false;
+    loop.epochs = epochs;
+    if (!resume.empty()) {
+      const CheckpointInfo info = load_checkpoint(resume, parts());
+      loop.first_epoch = info.epoch;
+      loop.steps_done = info.step;
+    }
+    loop.watched = {&generator_net, &discriminator_net};
+    loop.step = [&](const Tensor& x, const Tensor&) {
+      const Variable ones(Tensor::ones({x.size(0), 1})), zeros(Tensor::zeros({x.size(0), 1}));
+      const Variable fake = generator_net(Variable(randn({x.size(0), 1}, noise)));
+      Variable loss_d = binary_cross_entropy_with_logits(discriminator_net(Variable(x)), ones) +
+                        binary_cross_entropy_with_logits(discriminator_net(fake.detach()), zeros);
+      adam_d.zero_grad();
+      loss_d.backward();
+      adam_d.step();
+      Variable loss_g = binary_cross_entropy_with_logits(discriminator_net(fake), ones);
+      adam_g.zero_grad();
+      loss_g.backward();
+      adam_g.step();
+      ema_g.update(generator_net);
+      return StepLosses{{"D", loss_d.item()}, {"G", loss_g.item()}};
+    };
+    loop.end_of_epoch = [&](const EpochResult& r) {
+      CheckpointInfo info;
+      info.epoch = r.epoch;
+      info.step = adam_g.steps_taken();
+      save_checkpoint(folder + "/epoch" + std::to_string(r.epoch) + ".safetensors", parts(), info);
+    };
+    DataLoader loader = eight_examples(/*shuffle=*/true);
+    run_training(loop, loader);
+  }
+};
+
+TEST(TrainLoop, AGanStepWithTwoOptimizersAndAnEmaResumesFromItsCheckpointParts) {
+  char name[] = "/tmp/hundun_train_loop_XXXXXX";
+  ASSERT_TRUE(mkdtemp(name));
+  const std::string folder = name;
+
+  LoopedGan unbroken(1);
+  unbroken.run(folder, 3);
+  LoopedGan resumed(99, Generator(5));  // other weights and another stream: all of it comes from epoch 1's file
+  resumed.run(folder, 3, folder + "/epoch1.safetensors");
+
+  auto same = [](const std::map<std::string, Tensor>& a, const std::map<std::string, Tensor>& b) {
+    if (a.size() != b.size()) return false;
+    for (const auto& [key, t] : a)
+      if (!b.count(key) || t.tolist() != b.at(key).tolist()) return false;
+    return true;
+  };
+  EXPECT_TRUE(same(resumed.generator_net.state_dict(), unbroken.generator_net.state_dict()));
+  EXPECT_TRUE(same(resumed.discriminator_net.state_dict(), unbroken.discriminator_net.state_dict()));
+  EXPECT_TRUE(same(resumed.adam_g.state_dict(), unbroken.adam_g.state_dict()));
+  EXPECT_TRUE(same(resumed.adam_d.state_dict(), unbroken.adam_d.state_dict()));
+  EXPECT_TRUE(same(resumed.ema_g.state_dict(), unbroken.ema_g.state_dict()));
+  EXPECT_EQ(resumed.noise.get_state(), unbroken.noise.get_state());
+  EXPECT_EQ(resumed.adam_g.steps_taken(), 12);  // 3 epochs of 4 steps
+  std::filesystem::remove_all(folder);
 }
 
 TEST(TrainLoop, ANonFiniteTestLossStopsTheRun) {

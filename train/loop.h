@@ -8,7 +8,10 @@
 //     end_of_epoch(epoch, mean losses, seconds)
 //
 // What differs between models is all in `step`: one optimizer for a VAE, a discriminator step then a generator
-// step for a GAN (two optimizers), a denoising step followed by an EMA update for a diffusion model.
+// step for a GAN (two optimizers), a denoising step followed by an EMA update for a diffusion model. The loop
+// never saves by itself: end_of_epoch does, with save_checkpoint(path, parts, info) naming every network,
+// optimizer and EMA the step uses (nn/checkpoint.h's CheckpointParts); a resumed run loads the same parts and
+// sets first_epoch and steps_done from the CheckpointInfo.
 #pragma once
 
 #include <cstdint>

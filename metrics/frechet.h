@@ -11,6 +11,18 @@
 // its own Fashion-MNIST classifier (models/classifier.h), so the numbers compare hundun's models with
 // one another, not with published FIDs.
 //
+// What the features see. They are the activations a classifier uses to tell ten kinds of clothes apart
+// (after ReLU and max-pooling), so FD responds first to shape: which classes appear, how often, and how
+// clearly. tests/test_fd_ordering.cpp checks it ranks sets whose order is known, against 1000 test
+// images (measured 2026-12 with the shipped classifier, 1000 images each): training images 10, VAE
+// samples 346, the autoencoder decoding N(0, I) 593, uniform noise 1849; a 3x3 / 5x5 box blur of the
+// training images 381 / 636; five / two / one of the ten classes 580 / 953 / 1025. Its blind spot is
+// texture on a right shape: the autoencoder decoding 3 N(0, I) (lesson 07's exercise) gives garments of
+// the right outline full of speckle, clearly worse to the eye, yet scores only 14% worse than the VAE's
+// smooth samples (395 against 346), and its mean confidence is the same. Adding the second convolution's
+// pooled channels to the features moved those two numbers by under 2% (measured), so the blind spot belongs
+// to what a classifier learns, not to the layer read: read FD beside the pictures.
+//
 // The usual FID code writes the trace term as tr(S1 + S2 - 2 sqrtm(S1 S2)). S1 S2 is not symmetric,
 // but it is similar to the symmetric PSD matrix S1^1/2 S2 S1^1/2 (conjugate by S1^1/2), so both
 // square roots have the same eigenvalues and the same trace. hundun uses the symmetric form, which

@@ -34,11 +34,15 @@ const char* const kTab10[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467
 
 // Approximate text widths for layout: an average glyph of sans-serif text is ~0.6 em wide.
 constexpr double kTickFont = 11, kLabelFont = 12.5, kTitleFont = 14, kLegendFont = 11;
-// Counts characters, not bytes: UTF-8 continuation bytes (10xxxxxx) add no width.
+// Counts characters, not bytes: UTF-8 continuation bytes (10xxxxxx) add no width. A character from U+3000
+// up (a lead byte 0xE3 or above: CJK, the lecture's terms) is full-width, a whole em.
 double text_width(std::string_view s, double font_size) {
-  double chars = 0;
-  for (char c : s) chars += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return 0.6 * font_size * chars;
+  double ems = 0;
+  for (char c : s) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte & 0xC0) != 0x80) ems += byte >= 0xE3 ? 1.0 : 0.6;
+  }
+  return font_size * ems;
 }
 
 // Tick labels use the typographic minus sign (U+2212), as matplotlib does: "-" is a short hyphen.
@@ -413,7 +417,7 @@ std::string Plot::svg() const {
 
   emit(
       fmt::format("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
-                  "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n",
+                  "font-family=\"DejaVu Sans, WenQuanYi Zen Hei, Noto Sans CJK TC, Helvetica, Arial, sans-serif\">\n",
                   width_, height_));
   if (!title_.empty()) emit(fmt::format("<title>{}</title>\n", escape_xml(title_)));
   emit("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");

@@ -10,9 +10,11 @@ declare -A needs=(
   [libstb-dev]=/usr/include/stb/stb_image.h
   [zlib1g-dev]=/usr/include/zlib.h
   [dataset-fashion-mnist]=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+  [fonts-wqy-zenhei]=/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc   # labels in PNGs and SVGs, Chinese included
+  [fontconfig]=/usr/bin/fc-match                                       # how SVG viewers find that font
 )
 missing=()
-for pkg in libgtest-dev libfmt-dev libstb-dev zlib1g-dev dataset-fashion-mnist; do
+for pkg in libgtest-dev libfmt-dev libstb-dev zlib1g-dev dataset-fashion-mnist fonts-wqy-zenhei fontconfig; do
   [ -e "${needs[$pkg]}" ] || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -13,6 +13,7 @@
 #include "data/image.h"
 #include "data/loader.h"
 #include "report/comparison_grid.h"
+#include "report/labels.h"
 #include "tensor/safetensors.h"
 #include "tensor/shape_ops.h"
 
@@ -93,7 +94,9 @@ static int sample(const SampleCommand& c, const std::vector<std::string>& words)
   const int64_t shown = std::min(n, kMaxShown);
   GridOptions grid;
   grid.nrow = static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(shown))));
-  save_image_grid(samples.narrow0(0, shown), out, grid);
+  GridLabels labels;
+  labels.caption = fmt::format("{}: {} samples, seed {}", std::filesystem::path(ckpt).filename().string(), shown, seed);
+  save_labelled_grid(samples.narrow0(0, shown), out, labels, grid);
   fmt::print("{}: {}, {} samples with seed {}\n", ckpt, model->describe(), n, seed);
   print_wrote(out, shown < n ? fmt::format("the first {} of the {} samples", shown, n) : fmt::format("{} samples", n));
   if (!tensor_path.empty())
@@ -181,8 +184,18 @@ static int interpolate(const EncoderDecoderCommand& c, const std::vector<std::st
   GridOptions grid;
   grid.nrow = steps + 2;
   grid.upscale = 2;
-  save_image_grid(concat({a, path, b}, 0), out, grid);
   const auto& names = fashion_mnist_classes();
+  // Above each image: a, the fraction t of the way, b; below: which test images a and b are.
+  GridLabels labels;
+  labels.pixel_height = 12;
+  labels.column_labels.push_back("a");
+  for (int64_t i = 0; i < steps; ++i)
+    labels.column_labels.push_back(fmt::format("t={:.2g}", static_cast<double>(i) / static_cast<double>(steps - 1)));
+  labels.column_labels.push_back("b");
+  labels.caption = fmt::format("a = test image {} ({}), b = test image {} ({})", from,
+                               names[static_cast<size_t>(test.labels.data()[from])], to,
+                               names[static_cast<size_t>(test.labels.data()[to])]);
+  save_labelled_grid(concat({a, path, b}, 0), out, labels, grid);
   fmt::print("{}: {}, from test image {} ({}) to {} ({}) in {} steps\n", ckpt, model->describe(), from,
              names[static_cast<size_t>(test.labels.data()[from])], to,
              names[static_cast<size_t>(test.labels.data()[to])], steps);

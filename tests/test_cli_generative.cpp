@@ -113,7 +113,10 @@ TEST_F(GenerativeCommands, SampleReconstructInterpolateWriteTheirFiles) {
   const Tensor& x = samples.tensors.at("samples");
   EXPECT_EQ(x.shape(), (Shape{10, 1, 28, 28}));
   for (float v : x.tolist()) ASSERT_TRUE(v >= 0.f && v <= 1.f) << v;
-  EXPECT_EQ(load_png(path("s.png")).shape(), (Shape{1, 3 * 30 + 2, 4 * 30 + 2}));  // ceil(sqrt(10)) = 4 per row
+  // ceil(sqrt(10)) = 4 per row, 3 rows, and a caption line below (wider than the grid)
+  const Tensor sheet = load_png(path("s.png"));
+  EXPECT_GT(sheet.size(1), 3 * 30 + 2 + 10);
+  EXPECT_GE(sheet.size(2), 4 * 30 + 2);
 
   r = run("reconstruct vae -n 10 --ckpt " + ckpt + " --out " + path("r.png"));
   ASSERT_EQ(r.code, 0) << r.err;
@@ -126,7 +129,9 @@ TEST_F(GenerativeCommands, SampleReconstructInterpolateWriteTheirFiles) {
   r = run("interpolate vae --steps 5 --ckpt " + ckpt + " --out " + path("i.png"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("from test image 0 (Ankle boot) to 2 (Trouser)"), std::string::npos) << r.out;
-  EXPECT_EQ(load_png(path("i.png")).shape(), (Shape{1, 58 + 2, 7 * 58 + 2}));  // a, 5 steps, b
+  const Tensor row = load_png(path("i.png"));  // a, 5 steps, b, with "a t=0 ... t=1 b" above and a caption below
+  EXPECT_GT(row.size(1), 58 + 2 + 2 * 12);
+  EXPECT_EQ(row.size(2), 7 * 58 + 2);
 }
 
 // `hundun eval` with --seed 0 repeats the training log's last test loss; export keeps only the model.

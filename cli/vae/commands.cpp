@@ -10,6 +10,7 @@
 #include "cli/model_files.h"
 #include "data/image.h"
 #include "models/vae.h"
+#include "report/labels.h"
 
 namespace hd::cli {
 namespace {
@@ -37,14 +38,26 @@ EncoderDecoderRun vae_run(const std::shared_ptr<VAE>& vae) {
   }();
   run.epoch_pictures = [vae, prior_z](const std::string& out_dir, const std::string& tag) {
     const std::string samples_path = fmt::format("{}/samples_{}.png", out_dir, tag);
-    save_image_grid(vae->decode_images(prior_z), samples_path);
+    GridLabels sample_labels;
+    sample_labels.caption = fmt::format("{}: decoded z ~ N(0, I), the same 64 z every epoch", tag);
+    save_labelled_grid(vae->decode_images(prior_z), samples_path, sample_labels);
     print_wrote(samples_path, "64 samples, z ~ N(0, I), the same z every epoch");
     if (vae->options.latent_dim == 2) {
       const std::string map_path = fmt::format("{}/latent_map_{}.png", out_dir, tag);
       GridOptions grid;
       grid.nrow = 20;
       grid.padding = 1;
-      save_image_grid(vae->latent_grid(20, 3.f), map_path, grid);
+      GridLabels map_labels;  // the axes: z1 along the columns, z2 along the rows (up)
+      map_labels.column_labels.assign(20, "");
+      map_labels.column_labels.front() = "-3";
+      map_labels.column_labels.back() = "+3";
+      map_labels.row_labels.assign(20, "");
+      map_labels.row_labels.front() = "+3";
+      map_labels.row_labels.back() = "-3";
+      map_labels.row_labels[10] = "z2";
+      map_labels.column_labels[10] = "z1";
+      map_labels.caption = fmt::format("{}: the decoder over z in [-3, 3]^2", tag);
+      save_labelled_grid(vae->latent_grid(20, 3.f), map_path, map_labels, grid);
       print_wrote(map_path, "the decoder over z in [-3, 3]^2, z2 up, z1 right");
     }
   };

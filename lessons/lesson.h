@@ -79,8 +79,7 @@ inline Options parse_options(int argc, char** argv, const std::string& name, con
                  name, what, name);
       for (const LessonFlag& f : lesson_flags) fmt::print("       {} {}  {}\n", f.name, f.value, f.help);
       std::exit(0);
-    } else if (auto f = std::find_if(lesson_flags.begin(), lesson_flags.end(), [&](const LessonFlag& l) { return l.name == a; });
-               f != lesson_flags.end()) {
+    } else if (std::any_of(lesson_flags.begin(), lesson_flags.end(), [&](const LessonFlag& f) { return f.name == a; })) {
       o.values[a] = value();
     } else {
       throw std::invalid_argument("unknown flag '" + a + "' (try --help)");

@@ -49,7 +49,7 @@ static Tensor side_by_side(const Tensor& left, const Tensor& right, int64_t gap 
 
 // One row of the results table.
 static void print_row(const std::string& what, const QualityReport& r) {
-  fmt::print("  {:<46} {:>9.2f} {:>11.3f} {:>8d}/10\n", what, r.fd, r.mean_confidence, r.classes_covered);
+  fmt::print("  {:<52} {:>9.2f} {:>11.3f} {:>8d}/10\n", what, r.fd, r.mean_confidence, r.classes_covered);
 }
 
 // Values and what to call them in a plot's legend.
@@ -180,9 +180,11 @@ int main(int argc, char** argv) try {
   Tensor from_ae = ae->decode_images(z_ae);
   // What to call the autoencoder's latents in captions and tables: N(0, I) only while their spread says so.
   const auto [fed_mean, fed_sd] = pooled_mean_and_sd(values_of(z_ae));
-  const std::string ae_fed = std::abs(fed_mean) < 0.1 && std::abs(fed_sd - 1) < 0.1
-                                 ? "z ~ N(0, I)"
-                                 : fmt::format("z of mean {:+.2f}, sd {:.2f} (not N(0, I))", fed_mean, fed_sd);
+  std::string ae_fed = "z ~ N(0, I)";
+  if (std::abs(fed_mean) >= 0.1)
+    ae_fed = fmt::format("z of mean {:+.2f}, sd {:.2f} (not N(0, I))", fed_mean, fed_sd);
+  else if (std::abs(fed_sd - 1) >= 0.1)
+    ae_fed = fmt::format("z of sd {:.2f} (not N(0, I))", fed_sd);
   if (ae->options.latent_dim != latent)
     fmt::print("  (the shipped models have latent sizes {} and {}: each decodes its own z ~ N(0, I))\n",
                ae->options.latent_dim, latent);
@@ -209,7 +211,7 @@ int main(int argc, char** argv) try {
   QualityReport ae_report = quality_report(from_ae, classify, real);
   QualityReport vae_report = quality_report(from_vae, classify, real);
   fmt::print("  {} images each, compared with the {} real test images\n", n_generated, test.images.size(0));
-  fmt::print("  {:<46} {:>9} {:>11} {:>11}\n", "images", "FD", "confidence", "classes");
+  fmt::print("  {:<52} {:>9} {:>11} {:>11}\n", "images", "FD", "confidence", "classes");
   print_row("real: training images (the floor)", real_report);
   print_row("autoencoder: decoder(encoder(x)), test images", ae_rebuilt_report);
   print_row("autoencoder: decoder(z), " + ae_fed, ae_report);
@@ -357,9 +359,9 @@ int main(int argc, char** argv) try {
   fmt::print("  {} images each against {} training images; L2 distance to the nearest of them (a near-copy: closer\n"
              "  than {:.2f}, which 95% of the test images are not):\n",
              n_check, pool.images.size(0), copy_threshold);
-  fmt::print("    {:<40} {:>8} {:>8} {:>12}\n", "", "median", "min", "near-copies");
+  fmt::print("    {:<50} {:>8} {:>8} {:>12}\n", "", "median", "min", "near-copies");
   auto novelty_row = [&](const std::string& what, const std::vector<double>& d) {
-    fmt::print("    {:<40} {:8.2f} {:8.2f} {:11.0f}%\n", what, median(d), *std::min_element(d.begin(), d.end()),
+    fmt::print("    {:<50} {:8.2f} {:8.2f} {:11.0f}%\n", what, median(d), *std::min_element(d.begin(), d.end()),
                100 * share_below(d));
   };
   novelty_row("real test images (new by definition)", test_distances);
@@ -370,8 +372,8 @@ int main(int argc, char** argv) try {
   if (vae_copies <= 0.2)
     fmt::print(
         "  {:.0f}% of the VAE's samples are near-copies (real test images: about 5%, by construction): the samples\n"
-        "  sit no closer to the training set than new real images do. 全新: new images, the closest {:.2f} from\n"
-        "  every training image it was compared with (whether they are good garments is section 4's question).\n",
+        "  sit no closer to the training set than new real images do. 全新: new images; even the closest sample is\n"
+        "  {:.2f} from every training image it was compared with (whether they are good garments: section 4).\n",
         100 * vae_copies, *std::min_element(vae_distances.begin(), vae_distances.end()));
   else
     fmt::print("  {:.0f}% of the VAE's samples are near-copies (real test images: about 5%, by construction): many\n"

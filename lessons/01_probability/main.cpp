@@ -255,6 +255,6 @@ int main(int argc, char** argv) {
   }
   fmt::print(
       "An image generator is the same idea with x in R^784 (a 28x28 picture) instead of R^1: nobody can write its\n"
-      "p(x) down, so lessons 05-11 learn it from data, then sample from it.\n");
+      "p(x) down, so later lessons (05-07 here) learn it from data with a neural network, then sample from it.\n");
   return 0;
 }

@@ -9,7 +9,7 @@
 //   2. a low-dimensional latent variable (低維的隱變量): 8 numbers become a 28x28 = 784-pixel image;
 //   3. exploring the data space (生成數據空間的探索): walking through the noise walks through images.
 // Both generators here are NOT trained: one is a hand-written drawing rule, the other a neural
-// decoder with random weights. Lessons 05-11 train generators on real pictures.
+// decoder with random weights. Lessons 05-07 train generators (MLP decoders) on real pictures.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -89,7 +89,8 @@ hd::Tensor draw_rings(const hd::Tensor& z) {
   return images;
 }
 
-// A small decoder network (the shape lessons 05-08 train): z: [N, 8] -> [N, 1, 28, 28] in (0, 1).
+// A small convolutional decoder (the shape of hundun's conv autoencoder decoder and of DCGAN-style generators;
+// lessons 05-07 train a plainer MLP decoder, 20 -> 400 -> 784): z: [N, 8] -> [N, 1, 28, 28] in (0, 1).
 //   Linear 8 -> 32*7*7, reshape to [N, 32, 7, 7], Tanh,
 //   ConvTranspose 32 -> 16 (7x7 -> 14x14), Tanh, ConvTranspose 16 -> 1 (14x14 -> 28x28), Sigmoid.
 // Here its weights stay random (PyTorch's default initialisation): nothing is learned.
@@ -202,11 +203,12 @@ int main(int argc, char** argv) {
   hd::Generator weight_gen(1000 + opt.seed);
   auto decoder = random_decoder(weight_gen);
   fmt::print(
-      "The generators of lessons 05-08 are networks like this one, with {} parameters:\n{}\n"
+      "Trained generators are networks like this one (lessons 05-07 use an MLP, 20 -> 400 -> 784, instead of\n"
+      "these transposed convolutions); this one has {} parameters:\n{}\n"
       "Its weights here are random: it was never trained. It is still a function: the same z always gives\n"
       "the same picture. But its pictures look like noise again: 8 random numbers through random weights\n"
       "give no order. The order must come from somewhere: from rules a person writes (section 4), or from\n"
-      "training on real pictures, which is what lessons 05-11 do with exactly this kind of network.\n",
+      "training on real pictures, which is what lessons 05-07 do with such a network.\n",
       decoder->num_parameters(), decoder->print());
   hd::Tensor blobs;
   {

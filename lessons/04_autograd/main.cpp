@@ -39,8 +39,9 @@ int main(int argc, char** argv) try {
 
   // ------------------------------------------------------------------------------------------
   lesson::section("1. An expression graph, forward and backward");
-  // L = tanh(a * b + c) * d, the micrograd example. Each op records its inputs and its local
-  // derivative rule; backward() applies the chain rule from L back to the leaves.
+  // L = tanh((a * b + c) / 4) * d: the micrograd example, with n = a * b + c scaled by 1/4 before the tanh.
+  // Each op records its inputs and its local derivative rule; backward() applies the chain rule from L back
+  // to the leaves.
   Variable a = scalar(2.f, "a"), b = scalar(-3.f, "b"), c = scalar(10.f, "c"), d = scalar(-0.5f, "d");
   Variable e = a * b;
   Variable n = e + c;

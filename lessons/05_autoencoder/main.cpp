@@ -6,7 +6,8 @@
 //   2. loads the shipped weights (weights/ae.safetensors) or trains a short run;
 //   3. reconstructs test images: almost identical to the input (a picture and the mean squared error);
 //   4. decodes random latents z ~ N(0, I): no usable image;
-//   5. shows why: the codes of real images are not distributed like N(0, I).
+//   5. shows why: the codes of real images are not distributed like N(0, I), and their lengths ‖z‖ miss the
+//      chi distribution of N(0, I)'s lengths.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include "data/image.h"
 #include "data/loader.h"
 #include "report/plot.h"
+#include "lessons/histogram_outline.h"
 #include "lessons/lesson.h"
 #include "lessons/lesson_models.h"
 #include "nn/batches.h"
@@ -121,7 +123,7 @@ int main(int argc, char** argv) try {
   fmt::print("{}\n", latent > 8 ? " ..." : "");
 
   // Where do random z fall? 95% of draws from N(0, I) lie within some radius r of the origin (in 20
-  // dimensions r is about 6). How many codes of real images lie there too?
+  // dimensions r is about 5.6, the chi distribution's 95% point). How many codes of real images lie there too?
   Tensor many_z = randn({2000, latent}, gen);
   auto norm_of_row = [&](const Tensor& rows, int64_t i) {
     double sum = 0;
@@ -145,21 +147,66 @@ int main(int argc, char** argv) try {
   else
     fmt::print("  (after this little training the codes have not spread out yet: run without --smoke)\n");
 
-  // A picture of the same: two latent coordinates of the test codes, and the random z on top.
+  // The direct picture of that number: the lengths ||z|| of the codes against those of z ~ N(0, I). The length of
+  // a z ~ N(0, I) in k dimensions follows the chi distribution with k degrees of freedom,
+  //   f(r) = r^(k-1) exp(-r^2 / 2) / (2^(k/2 - 1) Gamma(k / 2)),
+  // which in 20 dimensions is a narrow bump near sqrt(k - 1/2) = 4.4: almost no draw is near the origin, and
+  // almost none is far out. The codes' lengths form their own bump, mostly further out.
+  std::vector<double> code_norms;
+  for (int64_t i = 0; i < codes.size(0); ++i) code_norms.push_back(norm_of_row(codes, i));
+  std::vector<double> sorted_code_norms = code_norms;
+  std::sort(sorted_code_norms.begin(), sorted_code_norms.end());
+  const double median_code_norm = sorted_code_norms[sorted_code_norms.size() / 2];
+  const double median_z_norm = z_norms[z_norms.size() / 2];
+  fmt::print("  lengths ||z||: median {:.1f} for the codes, {:.1f} for z ~ N(0, I) (chi distribution, {} degrees of freedom)\n",
+             median_code_norm, median_z_norm, latent);
+  {
+    const double k = static_cast<double>(latent), r_max = std::max(sorted_code_norms.back(), z_norms.back());
+    std::vector<double> r, chi;
+    for (int i = 0; i <= 400; ++i) {
+      r.push_back(r_max * i / 400);
+      chi.push_back(std::exp((k - 1) * std::log(std::max(r.back(), 1e-300)) - r.back() * r.back() / 2 -
+                             (k / 2 - 1) * std::log(2.0) - std::lgamma(k / 2)));
+    }
+    Plot norms(fmt::format("lengths of {}-d latent vectors: autoencoder codes vs N(0, I)", latent), "||z||", "density");
+    lesson::histogram_outline(norms, code_norms, 60, fmt::format("codes of {} test images", codes.size(0)), "#1f77b4");
+    lesson::histogram_outline(norms, z_norms, 60, fmt::format("{} draws z ~ N(0, I)", z_norms.size()), "#d62728");
+    norms.line(r, chi, fmt::format("chi density, {} degrees of freedom", latent), "black");
+    norms.line({radius, radius}, {0, 0.3}, fmt::format("95% of N(0, I) inside {:.1f}", radius), "#7f7f7f");
+    norms.save(opt.out + "/latent_norms.svg");
+    lesson::wrote(opt.out + "/latent_norms.svg",
+                  fmt::format("outlines: the codes' lengths (blue, median {:.1f}) {} the red N(0, I) lengths on the "
+                              "chi curve (median {:.1f}); {:.1f}% of codes left of the grey line",
+                              median_code_norm, median_code_norm > radius ? "lie mostly beyond" : "overlap",
+                              median_z_norm, 100 * share_inside));
+  }
+
+  // The same in a flat picture: two latent coordinates of the test codes, and the random z on top. In two
+  // dimensions the 95% radius of N(0, I) is sqrt(-2 ln 0.05) = 2.45, and far more of the codes' (z_0, z_1) fall
+  // inside it than whole codes fall inside 5.6: a 2-D view cannot show what the 20-D lengths show.
   std::vector<double> cx, cy, zx, zy;
+  int64_t inside_2d = 0;
+  const double radius_2d = std::sqrt(-2 * std::log(0.05));
   for (int64_t i = 0; i < codes.size(0); ++i) {
     cx.push_back(codes.data()[i * latent]);
     cy.push_back(codes.data()[i * latent + 1]);
+    inside_2d += std::hypot(cx.back(), cy.back()) < radius_2d;
   }
   for (int64_t i = 0; i < many_z.size(0); ++i) {
     zx.push_back(many_z.data()[i * latent]);
     zy.push_back(many_z.data()[i * latent + 1]);
   }
+  const double share_inside_2d = static_cast<double>(inside_2d) / static_cast<double>(codes.size(0));
+  fmt::print("  in latent dimensions 0 and 1 alone, {:.1f}% of the codes lie within N(0, I)'s 2-d 95% radius {:.2f}\n",
+             100 * share_inside_2d, radius_2d);
   Plot plot("autoencoder codes vs N(0, I), latent dimensions 0 and 1", "z_0", "z_1");
   plot.scatter(cx, cy, "codes of test images", "#1f77b4", 1.5, 0.3);
   plot.scatter(zx, zy, "z ~ N(0, I)", "#d62728", 1.5, 0.5);
   plot.save(opt.out + "/latent_codes.svg");
-  lesson::wrote(opt.out + "/latent_codes.svg", "where the codes live (blue) and where N(0, I) samples fall (red)");
+  lesson::wrote(opt.out + "/latent_codes.svg",
+                fmt::format("two of {} coordinates: {:.1f}% of the blue codes fall inside the red blob's radius, "
+                            "against {:.1f}% of whole codes in {} dimensions",
+                            latent, 100 * share_inside_2d, 100 * share_inside, latent));
   return 0;
 } catch (const std::exception& e) {
   fmt::print(stderr, "05_autoencoder: {}\n", e.what());

@@ -189,6 +189,22 @@ Tensor labelled_grid(const Tensor& images, const GridLabels& labels, const GridO
   return sheet;
 }
 
+GridLabels square_axes(int64_t per_side, float range, const std::string& x_name, const std::string& y_name,
+                       const std::string& caption) {
+  if (per_side < 2) throw std::invalid_argument(fmt::format("square_axes: need per_side >= 2, got {}", per_side));
+  GridLabels labels;
+  labels.caption = caption;
+  labels.column_labels.assign(static_cast<size_t>(per_side), "");
+  labels.row_labels.assign(static_cast<size_t>(per_side), "");
+  labels.column_labels.front() = fmt::format("{:g}", -range);
+  labels.column_labels.back() = fmt::format("{:+g}", range);
+  labels.row_labels.front() = fmt::format("{:+g}", range);
+  labels.row_labels.back() = fmt::format("{:g}", -range);
+  labels.column_labels[static_cast<size_t>(per_side / 2)] = x_name;
+  labels.row_labels[static_cast<size_t>(per_side / 2)] = y_name;
+  return labels;
+}
+
 void save_labelled_grid(const Tensor& images, const std::string& path, const GridLabels& labels,
                         const GridOptions& options) {
   save_png(labelled_grid(images, labels, options), path);

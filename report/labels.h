@@ -36,6 +36,11 @@ struct GridLabels {
   int64_t pixel_height = 14;               // the text's size
 };
 
+// The labels of a per_side x per_side grid that maps a square [-range, range]^2 (a 2-D latent space, say):
+// `x_name` along the columns from -range (left) to +range, `y_name` along the rows from +range (top) to -range.
+GridLabels square_axes(int64_t per_side, float range, const std::string& x_name, const std::string& y_name,
+                       const std::string& caption = "");
+
 // make_grid(images, options) on a white sheet with margins holding the labels. images: [N, C, H, W] in
 // the grid options' range. Returns [C, H', W'] in [0, 1].
 Tensor labelled_grid(const Tensor& images, const GridLabels& labels, const GridOptions& options = {});

@@ -47,16 +47,7 @@ EncoderDecoderRun vae_run(const std::shared_ptr<VAE>& vae) {
       GridOptions grid;
       grid.nrow = 20;
       grid.padding = 1;
-      GridLabels map_labels;  // the axes: z1 along the columns, z2 along the rows (up)
-      map_labels.column_labels.assign(20, "");
-      map_labels.column_labels.front() = "-3";
-      map_labels.column_labels.back() = "+3";
-      map_labels.row_labels.assign(20, "");
-      map_labels.row_labels.front() = "+3";
-      map_labels.row_labels.back() = "-3";
-      map_labels.row_labels[10] = "z2";
-      map_labels.column_labels[10] = "z1";
-      map_labels.caption = fmt::format("{}: the decoder over z in [-3, 3]^2", tag);
+      const GridLabels map_labels = square_axes(20, 3.f, "z1", "z2", tag + ": the decoder over z in [-3, 3]^2");
       save_labelled_grid(vae->latent_grid(20, 3.f), map_path, map_labels, grid);
       print_wrote(map_path, "the decoder over z in [-3, 3]^2, z2 up, z1 right");
     }

@@ -23,6 +23,7 @@
 #include "data/image.h"
 #include "lessons/lesson.h"
 #include "nn/layers.h"
+#include "report/labels.h"
 #include "tensor/elementwise.h"
 #include "tensor/random.h"
 #include "tensor/reduce.h"
@@ -109,6 +110,14 @@ std::shared_ptr<hd::Sequential> random_decoder(hd::Generator& gen) {
 // Rows of the grids below: the lesson's seed, the same seed once more, then four other seeds.
 std::vector<uint64_t> row_seeds(uint64_t seed) { return {seed, seed, seed + 1, seed + 2, seed + 3, seed + 4}; }
 
+// Each row of those grids says its seed, drawn into the picture.
+hd::GridLabels seed_labels(const std::vector<uint64_t>& seeds, const std::string& title) {
+  hd::GridLabels labels;
+  labels.title = title;
+  for (uint64_t s : seeds) labels.row_labels.push_back(fmt::format("seed {}", s));
+  return labels;
+}
+
 // Stacks the noise of every row: [rows * cols, kLatent].
 hd::Tensor noise_grid(const std::vector<uint64_t>& seeds, int64_t cols) {
   std::vector<hd::Tensor> rows;
@@ -170,7 +179,9 @@ int main(int argc, char** argv) {
     noise_grid_options.lo = -3.f;
     noise_grid_options.hi = 3.f;
     noise_grid_options.pad_value = 3.f;  // white borders on the -3..3 scale
-    hd::save_image_grid(noise_images, opt.out + "/noise_images.png", noise_grid_options);
+    hd::save_labelled_grid(noise_images, opt.out + "/noise_images.png",
+                           seed_labels(seeds, "z ~ N(0, 1) per pixel, shown from -3 (black) to 3 (white)"),
+                           noise_grid_options);
     hd::lesson::wrote(opt.out + "/noise_images.png", "pure Gaussian noise, 784 dimensions per picture");
   }
 
@@ -184,7 +195,8 @@ int main(int argc, char** argv) {
       kLatent, kSide * kSide);
   hd::Tensor z_grid = noise_grid(seeds, cols);
   hd::Tensor rings = draw_rings(z_grid);
-  hd::save_image_grid(rings, opt.out + "/handmade_generator.png", grid);
+  hd::save_labelled_grid(rings, opt.out + "/handmade_generator.png",
+                         seed_labels(seeds, fmt::format("a hand-written rule: {} noise numbers -> a ring", kLatent)), grid);
   hd::lesson::wrote(opt.out + "/handmade_generator.png",
                     "rows 1 and 2 share a seed and are identical; every other picture differs (多樣性)");
   fmt::print("  {} noise numbers in, {} pixels out: a {}x larger picture made from a short random code.\n",
@@ -217,7 +229,8 @@ int main(int argc, char** argv) {
   }
   hd::GridOptions blob_grid = grid;
   blob_grid.normalize = true;  // a random network's outputs sit near 0.5; stretch their common range to black..white
-  hd::save_image_grid(blobs, opt.out + "/random_decoder.png", blob_grid);
+  hd::save_labelled_grid(blobs, opt.out + "/random_decoder.png",
+                         seed_labels(seeds, "an untrained decoder: the same noise, random weights"), blob_grid);
   hd::lesson::wrote(opt.out + "/random_decoder.png", "noise-like pictures; rows 1 and 2 identical again");
   {
     hd::NoGradGuard no_grad;
@@ -255,7 +268,12 @@ int main(int argc, char** argv) {
     }
     hd::GridOptions walk_grid = grid;
     walk_grid.nrow = steps;
-    hd::save_image_grid(hd::concat({noise_walk, hd::concat(fades, 0)}, 0), opt.out + "/latent_walk.png", walk_grid);
+    hd::GridLabels walk_labels;
+    walk_labels.row_labels = {"noise space", "pixel space"};
+    for (int64_t k = 0; k < steps; ++k)
+      walk_labels.column_labels.push_back(fmt::format("t={:.2g}", static_cast<double>(k) / static_cast<double>(steps - 1)));
+    hd::save_labelled_grid(hd::concat({noise_walk, hd::concat(fades, 0)}, 0), opt.out + "/latent_walk.png", walk_labels,
+                           walk_grid);
     hd::lesson::wrote(opt.out + "/latent_walk.png",
                       "top: walk in noise space, the ring morphs; bottom: walk in pixel space, a double exposure");
   }

@@ -18,6 +18,8 @@
 #include "data/fashion_mnist.h"
 #include "data/image.h"
 #include "data/loader.h"
+#include "report/comparison_grid.h"
+#include "report/labels.h"
 #include "report/plot.h"
 #include "lessons/histogram_outline.h"
 #include "lessons/lesson.h"
@@ -73,11 +75,9 @@ int main(int argc, char** argv) try {
   // 16 test images the model never trained on, encoded to 20 numbers each and decoded again.
   Tensor inputs = subset(test, 16, opt.seed + 2).images;  // [16, 1, 28, 28]
   Tensor rebuilt = ae->reconstruct(inputs);
-  Tensor both({32, 1, 28, 28});
-  both.narrow0(0, 16).copy_(inputs);
-  both.narrow0(16, 32).copy_(rebuilt);
-  save_image_grid(both, opt.out + "/reconstructions.png", {.nrow = 8, .upscale = 3});
-  lesson::wrote(opt.out + "/reconstructions.png", "rows 1-2: inputs; rows 3-4: their reconstructions");
+  save_comparison_grid(inputs, rebuilt, opt.out + "/reconstructions.png", /*cols=*/8, /*upscale=*/3, "input",
+                       "reconstruction", "test images the autoencoder never trained on, each above its reconstruction");
+  lesson::wrote(opt.out + "/reconstructions.png", "rows 1 and 3: inputs; rows 2 and 4: their reconstructions");
 
   // The same over the whole test set, as a number. For scale: drawing every image as the average
   // image (what a model that learned nothing about the input would do) gives the second number.
@@ -98,7 +98,8 @@ int main(int argc, char** argv) try {
   // brand-new garment? Draw z from the standard normal distribution and decode.
   const int64_t latent = ae->options.latent_dim;
   Tensor z = randn({32, latent}, gen);
-  save_image_grid(ae->decode_images(z), opt.out + "/random_latents.png", {.nrow = 8, .upscale = 3});
+  save_labelled_grid(ae->decode_images(z), opt.out + "/random_latents.png",
+                     {.caption = "autoencoder: decoder(z) for 32 random z ~ N(0, I)"}, {.nrow = 8, .upscale = 3});
   lesson::wrote(opt.out + "/random_latents.png", "32 decodings of z ~ N(0, I): blotches, ghosts of several garments");
 
   // ------------------------------------------------------------------------------------------

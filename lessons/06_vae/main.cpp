@@ -20,6 +20,7 @@
 #include "data/fashion_mnist.h"
 #include "data/image.h"
 #include "data/loader.h"
+#include "report/labels.h"
 #include "report/plot.h"
 #include "lessons/lesson.h"
 #include "lessons/lesson_models.h"
@@ -148,7 +149,9 @@ int main(int argc, char** argv) try {
   lesson::section("2. New images from the prior z ~ N(0, I)");
   // Generation is one step: draw z from the standard normal and decode it. No input image at all.
   Tensor samples = vae->sample(64, gen);
-  save_image_grid(samples, opt.out + "/prior_samples.png", {.nrow = 8, .upscale = 3});
+  save_labelled_grid(samples, opt.out + "/prior_samples.png",
+                     {.caption = fmt::format("VAE: decoder(z) for 64 z ~ N(0, I), seed {}", opt.seed)},
+                     {.nrow = 8, .upscale = 3});
   lesson::wrote(opt.out + "/prior_samples.png", "64 samples decoder(z), z ~ N(0, I): no input image at all");
 
   // ------------------------------------------------------------------------------------------
@@ -163,7 +166,11 @@ int main(int argc, char** argv) try {
     grid[i * (repeats + 1)].copy_(inputs[i]);
     for (int64_t r = 0; r < repeats; ++r) grid[i * (repeats + 1) + 1 + r].copy_(reconstructions[r][i]);
   }
-  save_image_grid(grid, opt.out + "/repeated_reconstructions.png", {.nrow = repeats + 1, .upscale = 3});
+  GridLabels repeat_labels;
+  repeat_labels.column_labels.push_back("input");
+  for (int64_t r = 1; r <= repeats; ++r) repeat_labels.column_labels.push_back(fmt::format("recon {}", r));
+  repeat_labels.caption = "each reconstruction decodes its own z = mu + sigma * eps";
+  save_labelled_grid(grid, opt.out + "/repeated_reconstructions.png", repeat_labels, {.nrow = repeats + 1, .upscale = 3});
   lesson::wrote(opt.out + "/repeated_reconstructions.png",
                 "each row: an input, then 7 reconstructions of it, each from a new z ~ q(z | x)");
   double between_repeats = mean(abs(reconstructions[0] - reconstructions[1])).item();
@@ -204,7 +211,12 @@ int main(int argc, char** argv) try {
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t r = 1; r < repeats; ++r)
       differences[i * repeats + r].copy_(clamp(differences[i * repeats + r] * scale, 0.f, 1.f));
-  save_image_grid(differences, opt.out + "/reconstruction_differences.png", {.nrow = repeats, .upscale = 3});
+  GridLabels difference_labels;
+  difference_labels.column_labels.push_back("recon 1");
+  for (int64_t r = 2; r <= repeats; ++r) difference_labels.column_labels.push_back(fmt::format("|{} - 1|", r));
+  difference_labels.caption = fmt::format("differences scaled x{:.1f}: white = {:.2g} or more, black = none", scale, white);
+  save_labelled_grid(differences, opt.out + "/reconstruction_differences.png", difference_labels,
+                     {.nrow = repeats, .upscale = 3});
   lesson::wrote(opt.out + "/reconstruction_differences.png",
                 fmt::format("each row: reconstruction 1, then |reconstruction r - reconstruction 1| for r = 2..{}, "
                             "scaled x{:.1f} (white = a difference of {:.2g} or more, black = none)",
@@ -217,7 +229,9 @@ int main(int argc, char** argv) try {
   std::shared_ptr<VAE> vae2d = shipped_vae("vae2d");
   if (!vae2d) vae2d = train_vae(2, beta, budget, opt, gen, "vae2d");
   const int64_t per_side = opt.smoke ? 8 : 20;
-  save_image_grid(vae2d->latent_grid(per_side, 3.f), opt.out + "/latent_map.png", {.nrow = per_side, .upscale = 2});
+  save_labelled_grid(vae2d->latent_grid(per_side, 3.f), opt.out + "/latent_map.png",
+                     square_axes(per_side, 3.f, "z_1", "z_2", "the 2-d VAE's decoder over z in [-3, 3]^2"),
+                     {.nrow = per_side, .upscale = 2});
   lesson::wrote(
       opt.out + "/latent_map.png",
       fmt::format("decoder(z) for a {0} x {0} grid: z_1 from -3 (left) to 3, z_2 from 3 (top) to -3", per_side));
@@ -293,7 +307,14 @@ int main(int argc, char** argv) try {
                fashion_mnist_classes()[class_pairs[p].second], 100 * share,
                share <= 0.25 ? " (gradual)" : " (a jump: one step carries much of the change)");
   }
-  save_image_grid(walk, opt.out + "/interpolation.png", {.nrow = steps + 2, .upscale = 3});
+  GridLabels walk_labels;
+  walk_labels.column_labels.push_back("a");
+  for (int64_t s = 0; s < steps; ++s)
+    walk_labels.column_labels.push_back(fmt::format("t={:.2g}", static_cast<double>(s) / static_cast<double>(steps - 1)));
+  walk_labels.column_labels.push_back("b");
+  for (const auto& [from, to] : class_pairs)
+    walk_labels.row_labels.push_back(fashion_mnist_classes()[from] + " -> " + fashion_mnist_classes()[to]);
+  save_labelled_grid(walk, opt.out + "/interpolation.png", walk_labels, {.nrow = steps + 2, .upscale = 3});
   lesson::wrote(opt.out + "/interpolation.png",
                 "each row: image a, decoded points on the line from mu_a to mu_b, image b (Trouser -> Dress, "
                 "T-shirt -> Coat, Sneaker -> Ankle boot, Bag -> Sandal); a and b: the best-reconstructed of 20 "

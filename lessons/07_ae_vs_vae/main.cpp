@@ -21,6 +21,7 @@
 #include "data/fashion_mnist.h"
 #include "data/image.h"
 #include "data/loader.h"
+#include "report/labels.h"
 #include "report/plot.h"
 #include "lessons/lesson.h"
 #include "lessons/lesson_models.h"
@@ -189,11 +190,15 @@ int main(int argc, char** argv) try {
     fmt::print("  (the shipped models have latent sizes {} and {}: each decodes its own z ~ N(0, I))\n",
                ae->options.latent_dim, latent);
   GridOptions grid{.nrow = 6, .upscale = 3};
-  save_image_grid(from_ae.narrow0(0, 36), opt.out + "/ae_random_latents.png", grid);
+  save_labelled_grid(from_ae.narrow0(0, 36), opt.out + "/ae_random_latents.png",
+                     {.caption = "autoencoder: decoder(z), " + ae_fed}, grid);
   lesson::wrote(opt.out + "/ae_random_latents.png", "autoencoder: decoder(z) for 36 " + ae_fed);
-  save_image_grid(from_vae.narrow0(0, 36), opt.out + "/vae_random_latents.png", grid);
+  save_labelled_grid(from_vae.narrow0(0, 36), opt.out + "/vae_random_latents.png",
+                     {.caption = "VAE: decoder(z), the same 36 z"}, grid);
   lesson::wrote(opt.out + "/vae_random_latents.png", "VAE: decoder(z) for the same 36 z");
-  save_png(side_by_side(make_grid(from_ae.narrow0(0, 36), grid), make_grid(from_vae.narrow0(0, 36), grid)),
+  // Each half titled, so the picture says which is which (the titles are one line each: equal heights).
+  save_png(side_by_side(labelled_grid(from_ae.narrow0(0, 36), {.title = "AE: " + ae_fed}, grid),
+                        labelled_grid(from_vae.narrow0(0, 36), {.title = "VAE: z ~ N(0, I)"}, grid)),
            opt.out + "/same_latents_ae_vs_vae.png");
   lesson::wrote(opt.out + "/same_latents_ae_vs_vae.png",
                 ae_fed == "z ~ N(0, I)" ? std::string("left: autoencoder, right: VAE, the same z in the same place")
@@ -387,7 +392,10 @@ int main(int argc, char** argv) try {
     pairs_grid[8 + i].copy_(pool.images[near_vae[static_cast<size_t>(i)].second]);
     shown_copies += vae_distances[static_cast<size_t>(i)] < copy_threshold;
   }
-  save_image_grid(pairs_grid, opt.out + "/nearest_training_images.png", {.nrow = 8, .upscale = 3});
+  save_labelled_grid(pairs_grid, opt.out + "/nearest_training_images.png",
+                     {.row_labels = {"VAE sample", "nearest training"},
+                      .caption = fmt::format("nearest of {} training images, L2 in pixel space", pool.images.size(0))},
+                     {.nrow = 8, .upscale = 3});
   lesson::wrote(opt.out + "/nearest_training_images.png",
                 fmt::format("top: 8 VAE samples; bottom: the nearest of {} training images to each (L2 in pixel "
                             "space); {} of the 8 is a near-copy",

@@ -671,4 +671,17 @@ void scatter_by_class(Plot& plot, const Tensor& points, const Tensor& labels, co
   }
 }
 
+void histogram_outline(Plot& plot, const std::vector<double>& values, int bins, const std::string& label,
+                       const std::string& color) {
+  const Histogram h = compute_histogram(values, bins, /*density=*/true);
+  std::vector<double> x = {h.edges.front()}, y = {0};
+  for (size_t i = 0; i < h.heights.size(); ++i) {
+    x.insert(x.end(), {h.edges[i], h.edges[i + 1]});
+    y.insert(y.end(), {h.heights[i], h.heights[i]});
+  }
+  x.push_back(h.edges.back());
+  y.push_back(0);
+  plot.line(x, y, label, color);
+}
+
 }  // namespace hd

@@ -83,6 +83,12 @@ Histogram compute_histogram(const std::vector<double>& values, int bins, bool de
 
 // A latent-space map: points [N, 2] (codes z of N images) as one scatter per class, labels [N] holding class
 // indices into `class_names` (Fashion-MNIST's ten): similar classes land side by side when the code is good.
+// The outline of compute_histogram(values, bins, density = true) as a step line along each bin's top, down to
+// zero at both ends, so that two histograms can share a plot and both stay visible (filled bars would hide each
+// other). Its area is 1, so a probability density drawn with plot.line lies on it.
+void histogram_outline(Plot& plot, const std::vector<double>& values, int bins, const std::string& label,
+                       const std::string& color);
+
 void scatter_by_class(Plot& plot, const Tensor& points, const Tensor& labels, const std::vector<std::string>& class_names);
 
 }  // namespace hd

@@ -28,7 +28,6 @@
 #include "autograd/shape.h"
 #include "report/plot.h"
 #include "data/toy2d.h"
-#include "lessons/histogram_outline.h"
 #include "lessons/lesson.h"
 #include "nn/layers.h"
 #include "nn/optim.h"
@@ -462,7 +461,7 @@ int main(int argc, char** argv) {
   {
     hd::Plot plot("No input: a constant c vs samples of p_theta(z)", "z", "density");
     plot.histogram(column(samples), 50, "data");
-    hd::lesson::histogram_outline(plot, column(new_samples), 50, "samples z ~ p_theta(z) (outline)", "#ff7f0e");
+    hd::histogram_outline(plot, column(new_samples), 50, "samples z ~ p_theta(z) (outline)", "#ff7f0e");
     plot.line(zs, pz, "true density", "black");
     plot.line({c.item(), c.item()}, {0, 0.3}, "constant model c", "#d62728");
     plot.save(opt.out + "/no_input.svg");

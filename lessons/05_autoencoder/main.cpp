@@ -21,7 +21,6 @@
 #include "report/comparison_grid.h"
 #include "report/labels.h"
 #include "report/plot.h"
-#include "lessons/histogram_outline.h"
 #include "lessons/lesson.h"
 #include "lessons/lesson_models.h"
 #include "nn/batches.h"
@@ -170,8 +169,8 @@ int main(int argc, char** argv) try {
                              (k / 2 - 1) * std::log(2.0) - std::lgamma(k / 2)));
     }
     Plot norms(fmt::format("lengths of {}-d latent vectors: autoencoder codes vs N(0, I)", latent), "||z||", "density");
-    lesson::histogram_outline(norms, code_norms, 60, fmt::format("codes of {} test images", codes.size(0)), "#1f77b4");
-    lesson::histogram_outline(norms, z_norms, 60, fmt::format("{} draws z ~ N(0, I)", z_norms.size()), "#d62728");
+    histogram_outline(norms, code_norms, 60, fmt::format("codes of {} test images", codes.size(0)), "#1f77b4");
+    histogram_outline(norms, z_norms, 60, fmt::format("{} draws z ~ N(0, I)", z_norms.size()), "#d62728");
     norms.line(r, chi, fmt::format("chi density, {} degrees of freedom", latent), "black");
     norms.line({radius, radius}, {0, 0.3}, fmt::format("95% of N(0, I) inside {:.1f}", radius), "#7f7f7f");
     norms.save(opt.out + "/latent_norms.svg");

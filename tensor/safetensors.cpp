@@ -103,13 +103,22 @@ void append_utf8(std::string& out, uint32_t code_point) {
 // strings must be valid UTF-8, nesting limited to kMaxJsonDepth.
 // ---------------------------------------------------------------------------------------------
 
+struct JsonMember;
+
 struct Json {
   enum class Kind { Null, Bool, Number, String, Array, Object };
   Kind kind = Kind::Null;
   bool boolean = false;
-  std::string text;                                    // String: decoded; Number: as written
-  std::vector<Json> items;                             // Array
-  std::vector<std::pair<std::string, Json>> members;  // Object, in file order
+  std::string text;                  // String: decoded; Number: as written
+  std::vector<Json> items;           // Array
+  std::vector<JsonMember> members;  // Object, in file order
+};
+
+// A key and its value. (Not a std::pair<std::string, Json>: clang 14 with libstdc++ 12 cannot build that pair
+// while Json is still incomplete.)
+struct JsonMember {
+  std::string key;
+  Json value;
 };
 
 const char* kind_name(Json::Kind kind) {
@@ -197,7 +206,7 @@ class JsonParser {
       expect(':');
       skip_whitespace();
       Json value = parse_value(depth + 1);
-      v.members.emplace_back(std::move(key), std::move(value));
+      v.members.push_back({std::move(key), std::move(value)});
       skip_whitespace();
       if (peek() == ',') { ++pos_; continue; }
       expect('}');

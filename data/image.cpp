@@ -1,4 +1,4 @@
-// image.cpp — grids of images, PNG writing and reading (see image.h).
+// image.cpp — grids of images, PNG writing, PNG and JPEG reading (see image.h).
 //
 // stb's PNG functions come precompiled in Debian's libstb (link with -lstb), so this file only
 // includes the headers and never defines STB_IMAGE_IMPLEMENTATION.
@@ -46,6 +46,16 @@ void finite_range(const float* x, int64_t n, float& lo, float& hi) {
     hi = std::max(hi, x[i]);
   }
   if (lo > hi) lo = hi = 0.f;
+}
+
+// stb's [H, W, C] bytes -> [C, H, W] in [0, 1].
+Tensor planes_of(const unsigned char* pixels, int64_t C, int64_t h, int64_t w) {
+  Tensor image({C, h, w});
+  float* dst = image.data();
+  const int64_t hw = h * w;
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t i = 0; i < hw; ++i) dst[c * hw + i] = pixels[i * C + c] / 255.f;
+  return image;
 }
 
 }  // namespace
@@ -157,13 +167,59 @@ Tensor load_png(const std::string& path, int64_t max_width, int64_t max_height) 
     throw std::runtime_error(
         fmt::format("load_png: cannot decode '{}', corrupt or truncated (stb_image: {})", path, stbi_failure_reason()));
 
-  // [H, W, C] bytes -> [C, H, W] in [0, 1].
-  Tensor image({C, h, w});
-  float* dst = image.data();
-  const int64_t hw = static_cast<int64_t>(h) * w;
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t i = 0; i < hw; ++i) dst[c * hw + i] = pixels.get()[i * C + c] / 255.f;
-  return image;
+  return planes_of(pixels.get(), C, h, w);
+}
+
+Tensor read_image_file(const std::string& path, int64_t max_pixels) {
+  const char* op = "read_image_file";
+  // O_NONBLOCK: opening a FIFO would otherwise wait for a writer; fstat then refuses it.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) throw std::runtime_error(fmt::format("{}: cannot open '{}': {}", op, path, std::strerror(errno)));
+  std::unique_ptr<FILE, int (*)(FILE*)> file(::fdopen(fd, "rb"), &std::fclose);
+  if (!file) {
+    const int err = errno;
+    ::close(fd);
+    throw std::runtime_error(fmt::format("{}: cannot open '{}': {}", op, path, std::strerror(err)));
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    throw std::runtime_error(fmt::format("{}: '{}' is not a regular file (a FIFO, device or folder cannot be read as "
+                                         "an image)",
+                                         op, path));
+
+  // stb would also try BMP, GIF, PSD, TGA, HDR, ... on anything else: only the two formats hundun writes and
+  // people have are let through to it.
+  static const unsigned char kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  static const unsigned char kJpeg[3] = {0xFF, 0xD8, 0xFF};
+  unsigned char head[8] = {};
+  const size_t got = std::fread(head, 1, 8, file.get());
+  const bool png = got == 8 && std::memcmp(head, kPng, 8) == 0, jpeg = got >= 3 && std::memcmp(head, kJpeg, 3) == 0;
+  if (!png && !jpeg)
+    throw std::runtime_error(fmt::format("{}: '{}' is neither a PNG nor a JPEG file (no PNG or JPEG signature)", op,
+                                         path));
+  std::rewind(file.get());
+  const char* format = png ? "PNG" : "JPEG";
+
+  // The header alone gives the size: refuse a huge picture before allocating for it.
+  int w = 0, h = 0, channels = 0;
+  if (!stbi_info_from_file(file.get(), &w, &h, &channels))
+    throw std::runtime_error(
+        fmt::format("{}: '{}' has a corrupt {} header (stb_image: {})", op, path, format, stbi_failure_reason()));
+  if (w < 1 || h < 1 || static_cast<int64_t>(w) * h > max_pixels)
+    throw std::runtime_error(fmt::format("{}: '{}' is {}x{} pixels, more than the limit of {} pixels", op, path, w, h,
+                                         max_pixels));
+
+  const int C = channels <= 2 ? 1 : 3;  // grey(+alpha) -> grey, RGB(A) -> RGB
+  int decoded_w = 0, decoded_h = 0;
+  std::unique_ptr<unsigned char, void (*)(void*)> pixels(
+      stbi_load_from_file(file.get(), &decoded_w, &decoded_h, &channels, C), &stbi_image_free);
+  if (!pixels)
+    throw std::runtime_error(fmt::format("{}: cannot decode '{}', corrupt or truncated {} (stb_image: {})", op, path,
+                                         format, stbi_failure_reason()));
+  if (decoded_w != w || decoded_h != h)
+    throw std::runtime_error(fmt::format("{}: '{}' decoded as {}x{} pixels, its header says {}x{}", op, path,
+                                         decoded_w, decoded_h, w, h));
+  return planes_of(pixels.get(), C, h, w);
 }
 
 }  // namespace hd

@@ -1,6 +1,7 @@
 // Tests for data/image.h: grid layout, pixel values, PNG round trips and the errors for bad files.
 #include <gtest/gtest.h>
 #include <stb/stb_image_write.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -233,6 +234,72 @@ TEST(SavePng, RejectsBadShapesAndRanges) {
   EXPECT_THROW(save_png(Tensor::zeros({2, 4, 4}), "/tmp/never.png"), std::invalid_argument);
   EXPECT_THROW(save_png(Tensor::zeros({1, 1, 4, 4}), "/tmp/never.png"), std::invalid_argument);
   EXPECT_THROW(save_png(Tensor::zeros({4, 4}), "/tmp/never.png", 1.f, 1.f), std::invalid_argument);
+}
+
+// ------------------------------------------------------------------------------------------- read_image_file
+
+TEST_F(ImageFiles, ReadImageFileReadsAPngWhateverItsName) {
+  save_png(Tensor::from({1, 2, 2}, {0.f, 1.f, 1.f, 0.f}), path("grey.png"));
+  std::filesystem::rename(path("grey.png"), path("picture.dat"));
+  Tensor image = read_image_file(path("picture.dat"), 4);
+  EXPECT_EQ(image.shape(), (Shape{1, 2, 2}));
+  EXPECT_EQ(image.tolist(), (std::vector<float>{0.f, 1.f, 1.f, 0.f}));
+}
+
+TEST_F(ImageFiles, ReadImageFileReadsAJpeg) {
+  unsigned char rgb[4 * 2 * 3];
+  for (int i = 0; i < 24; ++i) rgb[i] = i % 3 == 0 ? 250 : 5;  // red everywhere
+  ASSERT_TRUE(stbi_write_jpg(path("red.jpg").c_str(), 4, 2, 3, rgb, 95));
+  Tensor image = read_image_file(path("red.jpg"), 8);
+  ASSERT_EQ(image.shape(), (Shape{3, 2, 4}));
+  EXPECT_GT(image.data()[0], 0.9f);  // red plane
+  EXPECT_LT(image.data()[8], 0.1f);  // green plane
+}
+
+TEST_F(ImageFiles, ReadImageFileRefusesMorePixelsThanTheLimitFromTheHeader) {
+  save_png(Tensor::zeros({1, 10, 20}), path("wide.png"));
+  EXPECT_NO_THROW(read_image_file(path("wide.png"), 200));
+  std::string msg = message_of<std::runtime_error>([&] { read_image_file(path("wide.png"), 199); });
+  EXPECT_NE(msg.find("wide.png"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("20x10"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("199"), std::string::npos) << msg;
+}
+
+TEST_F(ImageFiles, ReadImageFileRefusesOtherFormatsNamingTheFile) {
+  // A BMP stb could decode: only PNG and JPEG are let through.
+  const unsigned char pixel[3] = {1, 2, 3};
+  ASSERT_TRUE(stbi_write_bmp(path("x.bmp").c_str(), 1, 1, 3, pixel));
+  std::string msg = message_of<std::runtime_error>([&] { read_image_file(path("x.bmp"), 100); });
+  EXPECT_NE(msg.find("x.bmp"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("neither a PNG nor a JPEG"), std::string::npos) << msg;
+  std::ofstream(path("empty.png"), std::ios::binary).flush();
+  EXPECT_NE(message_of<std::runtime_error>([&] { read_image_file(path("empty.png"), 100); }).find("empty.png"),
+            std::string::npos);
+}
+
+TEST_F(ImageFiles, ReadImageFileRefusesAFolderAndAFifo) {
+  fs::create_directories(path("folder.png"));
+  std::string msg = message_of<std::runtime_error>([&] { read_image_file(path("folder.png"), 100); });
+  EXPECT_NE(msg.find("not a regular file"), std::string::npos) << msg;
+  ASSERT_EQ(::mkfifo(path("fifo.png").c_str(), 0600), 0);
+  msg = message_of<std::runtime_error>([&] { read_image_file(path("fifo.png"), 100); });  // returns, never waits
+  EXPECT_NE(msg.find("fifo.png"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("not a regular file"), std::string::npos) << msg;
+}
+
+TEST_F(ImageFiles, ReadImageFileNamesATruncatedFileAndAMissingOne) {
+  save_png(Tensor::full({3, 32, 32}, 0.5f), path("whole.png"));
+  std::string bytes;
+  {
+    std::ifstream in(path("whole.png"), std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::ofstream(path("cut.png"), std::ios::binary) << bytes.substr(0, 40);
+  std::string msg = message_of<std::runtime_error>([&] { read_image_file(path("cut.png"), 4096); });
+  EXPECT_NE(msg.find("cut.png"), std::string::npos) << msg;
+  msg = message_of<std::runtime_error>([&] { read_image_file(path("missing.png"), 4096); });
+  EXPECT_NE(msg.find("missing.png"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("No such file"), std::string::npos) << msg;
 }
 
 }  // namespace

@@ -58,6 +58,46 @@ Tensor planes_of(const unsigned char* pixels, int64_t C, int64_t h, int64_t w) {
   return image;
 }
 
+// stb_image 2.27 (Debian 12's libstb) trusts the code counts of a JPEG's Huffman tables: a DHT segment whose 16
+// counts add up to more than 256 codes writes past the end of stb's tables (found by make fuzz, fuzz/fuzz_image.cpp;
+// stb 2.28 refuses it as "bad DHT header"). Until Debian's stb does, every DHT segment is checked here first, walking
+// the markers as stb does (and further: where stb stops at a stray byte, this keeps looking). Returns what is wrong,
+// or "" (a file damaged otherwise is left for stb to refuse). The file position is left anywhere: rewind after.
+std::string jpeg_huffman_table_problem(FILE* file) {
+  auto next = [&] { return std::getc(file); };
+  if (next() != 0xFF || next() != 0xD8) return "";
+  while (true) {
+    int c = next();
+    if (c == EOF) return "";
+    if (c != 0xFF) continue;  // entropy-coded data, or junk stb skips too
+    int marker = next();
+    while (marker == 0xFF) marker = next();  // fill bytes
+    if (marker == EOF || marker == 0xD9) return "";  // the end, or EOI
+    // A stuffed 0x00 in entropy-coded data, RST0..7, TEM, SOI: markers without a length.
+    if (marker == 0x00 || (marker >= 0xD0 && marker <= 0xD8) || marker == 0x01) continue;
+    const int hi = next(), lo = next();
+    if (lo == EOF) return "";
+    long length = hi * 256 + lo - 2;  // what follows the length
+    if (length < 0) return "";        // stb refuses it
+    if (marker != 0xC4) {
+      if (std::fseek(file, length, SEEK_CUR) != 0) return "";
+      continue;
+    }
+    while (length > 0) {  // DHT: tables of [class/id byte, 16 counts, the codes' values]
+      if (next() == EOF) return "";
+      long codes = 0;
+      for (int i = 0; i < 16; ++i) {
+        const int count = next();
+        if (count == EOF) return "";
+        codes += count;
+      }
+      if (codes > 256) return fmt::format("a Huffman table (DHT) of {} codes, more than the 256 a JPEG can have", codes);
+      if (std::fseek(file, codes, SEEK_CUR) != 0) return "";
+      length -= 17 + codes;
+    }
+  }
+}
+
 }  // namespace
 
 Tensor make_grid(const Tensor& images, const GridOptions& options) {
@@ -199,6 +239,11 @@ Tensor read_image_file(const std::string& path, int64_t max_pixels) {
                                          path));
   std::rewind(file.get());
   const char* format = png ? "PNG" : "JPEG";
+  if (jpeg) {
+    const std::string problem = jpeg_huffman_table_problem(file.get());
+    if (!problem.empty()) throw std::runtime_error(fmt::format("{}: '{}' is a corrupt JPEG: {}", op, path, problem));
+    std::rewind(file.get());
+  }
 
   // The header alone gives the size: refuse a huge picture before allocating for it.
   int w = 0, h = 0, channels = 0;

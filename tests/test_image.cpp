@@ -306,19 +306,24 @@ TEST_F(ImageFiles, ReadImageFileNamesATruncatedFileAndAMissingOne) {
 // by make fuzz; stb 2.28 fixed it). read_image_file refuses such a file before stb reads it.
 TEST_F(ImageFiles, ReadImageFileRefusesAJpegHuffmanTableOfMoreThan256Codes) {
   std::string jpeg = "\xFF\xD8";  // SOI
-  const int codes = 16 * 17;
+  const int codes = 16 * 18;
   const int length = 2 + 17 + codes;
   jpeg += "\xFF\xC4";  // DHT
   jpeg += static_cast<char>(length >> 8);
   jpeg += static_cast<char>(length & 0xFF);
   jpeg += '\x00';                        // class 0 (DC), table 0
-  jpeg += std::string(16, '\x11');       // 17 codes of each of the 16 lengths
+  jpeg += std::string(16, '\x12');       // 18 codes of each of the 16 lengths
   jpeg += std::string(codes, '\x00');    // their values
   jpeg += "\xFF\xD9";                    // EOI
   std::ofstream(path("bad-dht.jpg"), std::ios::binary) << jpeg;
   std::string msg = message_of<std::runtime_error>([&] { read_image_file(path("bad-dht.jpg"), 4096); });
   EXPECT_NE(msg.find("bad-dht.jpg"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("Huffman table (DHT) of 272 codes"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("Huffman table (DHT) of 288 codes"), std::string::npos) << msg;
+
+  // Cut inside the counts: stb reads zeros past the end and still overflows with the counts it got.
+  std::ofstream(path("cut-dht.jpg"), std::ios::binary) << jpeg.substr(0, 2 + 4 + 1 + 15);
+  msg = message_of<std::runtime_error>([&] { read_image_file(path("cut-dht.jpg"), 4096); });
+  EXPECT_NE(msg.find("Huffman table (DHT) of 270 codes"), std::string::npos) << msg;
 }
 
 }  // namespace

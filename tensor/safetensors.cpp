@@ -487,6 +487,15 @@ Entry parse_entry(const std::string& name, const Json& info, uint64_t data_size)
   int64_t nbytes;
   if (__builtin_mul_overflow(e.numel, e.dtype->size, &nbytes))
     throw FormatError(fmt::format("{}: shape has too many elements (overflow)", what));
+  // The rule of the Tensor it becomes (tensor.h, kMaxNumel): at most 2^60 elements counting an empty axis as 1, so
+  // that [0, 2^62, 2^62] is refused here, naming the file, and not by the Tensor constructor.
+  int64_t nonzero_product = 1;
+  for (int64_t size : e.shape)
+    if (size > 0 && (size > kMaxNumel || nonzero_product > kMaxNumel / size))
+      throw FormatError(fmt::format("{}: shape {} is too large (more than 2^60 elements, counting an empty axis as 1)",
+                                    what, shape_str(e.shape)));
+    else if (size > 0)
+      nonzero_product *= size;
 
   if (offsets->kind != Json::Kind::Array || offsets->items.size() != 2)
     throw FormatError(fmt::format("{}: data_offsets must be an array [begin, end]", what));

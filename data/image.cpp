@@ -58,6 +58,26 @@ Tensor planes_of(const unsigned char* pixels, int64_t C, int64_t h, int64_t w) {
   return image;
 }
 
+// stb_image allocates for each PNG chunk the length the chunk declares, before reading it: a 117-byte file declaring a
+// 2 GB IDAT chunk made it ask for 2 GB (found by make fuzz, fuzz/fuzz_image.cpp). The chunks are walked here first
+// (4 bytes length, 4 bytes type, the data, 4 bytes CRC; stb follows the lengths the same way), and one running past
+// the end of the file is refused, so stb never allocates more than twice the file's size for them. Returns what is
+// wrong, or "" (other damage is left for stb to refuse). The file position is left anywhere: rewind after.
+std::string png_chunk_problem(FILE* file, int64_t file_size) {
+  int64_t at = 8;  // after the signature
+  while (at + 8 <= file_size) {
+    unsigned char head[8];
+    if (std::fseek(file, static_cast<long>(at), SEEK_SET) != 0 || std::fread(head, 1, 8, file) != 8) return "";
+    const int64_t length = (int64_t{head[0]} << 24) | (head[1] << 16) | (head[2] << 8) | head[3];
+    const std::string type(reinterpret_cast<const char*>(head + 4), 4);
+    if (at + 12 + length > file_size)
+      return fmt::format("its '{}' chunk of {} bytes runs past the end of the file ({} bytes)", type, length, file_size);
+    if (type == "IEND") return "";
+    at += 12 + length;
+  }
+  return "";
+}
+
 // stb_image 2.27 (Debian 12's libstb) trusts the code counts of a JPEG's Huffman tables: a DHT segment whose 16
 // counts add up to more than 256 codes writes past the end of stb's tables (found by make fuzz, fuzz/fuzz_image.cpp;
 // stb 2.28 refuses it as "bad DHT header"). Until Debian's stb does, every DHT segment is checked here first, walking
@@ -186,6 +206,10 @@ Tensor load_png(const std::string& path, int64_t max_width, int64_t max_height) 
   unsigned char head[8] = {};
   if (std::fread(head, 1, 8, file.get()) != 8 || std::memcmp(head, kSignature, 8) != 0)
     throw std::runtime_error(fmt::format("load_png: '{}' is not a PNG file (no PNG signature)", path));
+  struct stat st;
+  const std::string problem =
+      ::fstat(::fileno(file.get()), &st) == 0 ? png_chunk_problem(file.get(), static_cast<int64_t>(st.st_size)) : "";
+  if (!problem.empty()) throw std::runtime_error(fmt::format("load_png: '{}' is a corrupt PNG: {}", path, problem));
   std::rewind(file.get());
 
   // The header alone gives the size: refuse a huge picture before allocating for it.
@@ -236,6 +260,11 @@ Tensor read_image_file(const std::string& path, int64_t max_pixels) {
                                          path));
   std::rewind(file.get());
   const char* format = png ? "PNG" : "JPEG";
+  if (png) {
+    const std::string problem = png_chunk_problem(file.get(), static_cast<int64_t>(st.st_size));
+    if (!problem.empty()) throw std::runtime_error(fmt::format("{}: '{}' is a corrupt PNG: {}", op, path, problem));
+    std::rewind(file.get());
+  }
   if (jpeg) {
     const std::string problem = jpeg_huffman_table_problem(file.get());
     if (!problem.empty()) throw std::runtime_error(fmt::format("{}: '{}' is a corrupt JPEG: {}", op, path, problem));

@@ -326,5 +326,26 @@ TEST_F(ImageFiles, ReadImageFileRefusesAJpegHuffmanTableOfMoreThan256Codes) {
   EXPECT_NE(msg.find("Huffman table (DHT) of 270 codes"), std::string::npos) << msg;
 }
 
+// stb allocates what a PNG chunk declares before reading it: a 117-byte file declaring a 2 GB IDAT chunk made it ask
+// for 2 GB (found by make fuzz). Both readers refuse a chunk longer than the rest of the file, naming the file.
+TEST_F(ImageFiles, APngChunkLongerThanTheFileIsRefusedBeforeStbAllocatesForIt) {
+  save_png(Tensor::zeros({1, 4, 4}), path("small.png"));
+  std::string bytes;
+  {
+    std::ifstream in(path("small.png"), std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  // The chunk after IHDR (8 signature bytes + 25 of IHDR) is the IDAT: its length becomes 2^31 - 1.
+  ASSERT_EQ(bytes.substr(33 + 4, 4), "IDAT");
+  bytes.replace(33, 4, std::string("\x7F\xFF\xFF\xFF", 4));
+  std::ofstream(path("long-chunk.png"), std::ios::binary) << bytes;
+  for (const std::string& msg :
+       {message_of<std::runtime_error>([&] { read_image_file(path("long-chunk.png"), 4096); }),
+        message_of<std::runtime_error>([&] { load_png(path("long-chunk.png")); })}) {
+    EXPECT_NE(msg.find("long-chunk.png"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("its 'IDAT' chunk of 2147483647 bytes runs past the end of the file"), std::string::npos) << msg;
+  }
+}
+
 }  // namespace
 }  // namespace hd

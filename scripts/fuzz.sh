@@ -26,7 +26,7 @@ for target in "$@"; do
   [ "$target" = checkpoint ] && extra+=(-max_len=12000)
   start=$(date +%s)
   # One thread: the GEMM's OpenMP threads would only compete with the other builds for the two cores.
-  OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+  OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:suppressions=fuzz/ubsan_suppressions.txt \
     "$bin" "${limits[@]}" "${extra[@]}" -max_total_time="$seconds" -artifact_prefix="$crashes" \
     "$corpus" "fuzz/corpus/$target" >"$log" 2>&1
   rc=$?

@@ -78,14 +78,21 @@ std::string png_chunk_problem(FILE* file, int64_t file_size) {
   return "";
 }
 
-// stb_image 2.27 (Debian 12's libstb) trusts the code counts of a JPEG's Huffman tables: a DHT segment whose 16
-// counts add up to more than 256 codes writes past the end of stb's tables (found by make fuzz, fuzz/fuzz_image.cpp;
-// stb 2.28 refuses it as "bad DHT header"). Until Debian's stb does, every DHT segment is checked here first, walking
-// the markers as stb does (and further: where stb stops at a stray byte, this keeps looking). Returns what is wrong,
-// or "" (a file damaged otherwise is left for stb to refuse). The file position is left anywhere: rewind after.
+// Two faults of stb_image 2.27 (Debian 12's libstb) in JPEG's Huffman tables, both found by make fuzz
+// (fuzz/fuzz_image.cpp) and both fixed in stb 2.28 (nothings/stb#1289), which Debian 12 does not ship:
+//   - a DHT segment whose 16 code counts add up to more than 256 codes writes past the end of stb's tables;
+//   - a scan (SOS) may name a table no DHT defined, and stb decodes with the uninitialised memory in its place (an
+//     assertion in Debian's build aborts the whole program on some heaps).
+// So the tables are checked here first: the markers are walked as stb walks them (and further: where stb stops at a
+// stray byte, this keeps looking), every DHT is counted, and every scan must use defined tables, as the JPEG
+// standard requires: a sequential scan its DC and AC tables, a progressive one the DC tables of a first DC scan or
+// the AC table of an AC scan. Returns what is wrong, or "" (other damage is left for stb to refuse). The file
+// position is left anywhere: rewind after.
 std::string jpeg_huffman_table_problem(FILE* file) {
   auto next = [&] { return std::getc(file); };
   if (next() != 0xFF || next() != 0xD8) return "";
+  bool defined[2][4] = {};  // [0 DC / 1 AC][table id]
+  bool progressive = false;
   while (true) {
     int c = next();
     if (c == EOF) return "";
@@ -99,16 +106,38 @@ std::string jpeg_huffman_table_problem(FILE* file) {
     if (lo == EOF) return "";
     long length = hi * 256 + lo - 2;  // what follows the length
     if (length < 0) return "";        // stb refuses it
+    if (marker == 0xC2) progressive = true;
+    if (marker == 0xDA) {  // SOS: Ns, then per component its id and table selectors (DC << 4 | AC), Ss, Se, Ah << 4 | Al
+      unsigned char scan[2 + 2 * 4 + 3] = {};
+      if (length > static_cast<long>(sizeof scan) || std::fread(scan, 1, static_cast<size_t>(length), file) !=
+                                                         static_cast<size_t>(length))
+        return "";  // stb checks the length against Ns and refuses it
+      const int components = scan[0];
+      if (components < 1 || components > 4 || length != 1 + 2 * components + 3) return "";
+      const int first = scan[1 + 2 * components], refining = scan[3 + 2 * components] >> 4;
+      for (int k = 0; k < components; ++k) {
+        const int dc = scan[2 + 2 * k] >> 4, ac = scan[2 + 2 * k] & 15;
+        if (dc > 3 || ac > 3) return "";  // stb refuses it
+        const bool needs_dc = progressive ? first == 0 && refining == 0 : true;
+        const bool needs_ac = progressive ? first > 0 : true;
+        if (needs_dc && !defined[0][dc])
+          return fmt::format("a scan uses the DC Huffman table {}, which no DHT segment before it defines", dc);
+        if (needs_ac && !defined[1][ac])
+          return fmt::format("a scan uses the AC Huffman table {}, which no DHT segment before it defines", ac);
+      }
+      continue;
+    }
     if (marker != 0xC4) {
       if (std::fseek(file, length, SEEK_CUR) != 0) return "";
       continue;
     }
-    while (length > 0) {  // DHT: tables of [class/id byte, 16 counts, the codes' values]
+    while (length > 0) {  // DHT: tables of [class << 4 | id, 16 counts, the codes' values]
       // Past the end of the file stb reads zeros and goes on: so do the counts here.
-      next();
+      const int table = std::max(next(), 0);
       long codes = 0;
       for (int i = 0; i < 16; ++i) codes += std::max(next(), 0);
       if (codes > 256) return fmt::format("a Huffman table (DHT) of {} codes, more than the 256 a JPEG can have", codes);
+      if ((table >> 4) <= 1 && (table & 15) <= 3) defined[table >> 4][table & 15] = true;
       if (std::feof(file) || std::fseek(file, codes, SEEK_CUR) != 0) return "";
       length -= 17 + codes;
     }

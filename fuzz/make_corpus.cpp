@@ -154,6 +154,9 @@ void image_seeds() {
   for (int i = 0; i < 8 * 8 * 3; ++i) pixels[i] = static_cast<unsigned char>(i * 11);
   stbi_write_jpg(target("image", "rgb.jpg").c_str(), 8, 8, 3, pixels, 90);
   stbi_write_jpg(target("image", "grey.jpg").c_str(), 5, 3, 1, pixels, 50);
+  // stb writes baseline JPEGs only: the progressive one comes from the tests' fixtures.
+  fs::copy_file(std::string(HUNDUN_SOURCE_DIR) + "/tests/fixtures/progressive.jpg", target("image", "progressive.jpg"),
+                fs::copy_options::overwrite_existing);
 }
 
 void cli_seeds() {

@@ -347,5 +347,35 @@ TEST_F(ImageFiles, APngChunkLongerThanTheFileIsRefusedBeforeStbAllocatesForIt) {
   }
 }
 
+// A progressive JPEG (written by tests/reference/make_progressive_jpeg.py) defines its tables between its 10 scans,
+// and each scan needs only some of them: the table check below lets it through.
+TEST_F(ImageFiles, ReadImageFileReadsAProgressiveJpeg) {
+  Tensor image = read_image_file(std::string(HUNDUN_SOURCE_DIR) + "/tests/fixtures/progressive.jpg", 128);
+  ASSERT_EQ(image.shape(), (Shape{3, 8, 16}));
+  EXPECT_NEAR(image.data()[3 * 128 - 1], 128 / 255.f, 0.1f);  // the blue plane is 128 everywhere, give or take JPEG
+}
+
+// A scan naming a Huffman table no DHT defined made stb decode with uninitialised memory, and Debian's build abort on
+// an assertion (found by make fuzz; stb 2.28 fixed it). read_image_file refuses such a file.
+TEST_F(ImageFiles, ReadImageFileRefusesAScanUsingAnUndefinedHuffmanTable) {
+  unsigned char grey[8 * 8];
+  for (int i = 0; i < 64; ++i) grey[i] = static_cast<unsigned char>(i * 4);
+  ASSERT_TRUE(stbi_write_jpg(path("grey.jpg").c_str(), 8, 8, 1, grey, 90));
+  std::string bytes;
+  {
+    std::ifstream in(path("grey.jpg"), std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t sos = bytes.find("\xFF\xDA");
+  ASSERT_NE(sos, std::string::npos);
+  ASSERT_EQ(bytes[sos + 4], 3);  // stb writes Y, Cb, Cr: each component's id, then its tables (DC << 4 | AC)
+  bytes[sos + 6] = '\x33';       // Y's: DC table 3 and AC table 3, where stb defines only 0 and 1
+  std::ofstream(path("undefined-table.jpg"), std::ios::binary) << bytes;
+  std::string msg = message_of<std::runtime_error>([&] { read_image_file(path("undefined-table.jpg"), 4096); });
+  EXPECT_NE(msg.find("undefined-table.jpg"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("a scan uses the DC Huffman table 3, which no DHT segment before it defines"), std::string::npos)
+      << msg;
+}
+
 }  // namespace
 }  // namespace hd

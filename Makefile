@@ -174,9 +174,9 @@ FUZZ_LIB := $(FUZZ_BUILD)/libhundun.a
 FUZZ_CLI_OBJS := $(patsubst %.cpp,$(FUZZ_BUILD)/obj/%.o,$(filter-out cli/main.cpp,$(CLI_SRCS)))
 FUZZ_STB_OBJ := $(FUZZ_BUILD)/obj/fuzz/stb_image_impl.o
 
-# stb's one known undefined shift (fuzz/ubsan_suppressions.txt says which and why) may only be suppressed when its
-# check recovers; nothing else does.
-$(FUZZ_STB_OBJ): FUZZ_CXXFLAGS += -fsanitize-recover=shift-exponent
+# stb's two known kinds of undefined arithmetic (fuzz/ubsan_suppressions.txt says which and why) may only be
+# suppressed when their checks recover; nothing else does.
+$(FUZZ_STB_OBJ): FUZZ_CXXFLAGS += -fsanitize-recover=shift-exponent,signed-integer-overflow
 
 fuzz-deps:
 	@scripts/deps.sh fuzz

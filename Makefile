@@ -6,6 +6,8 @@
 #   make demo       the main job: runs the lecture's demo and writes pictures to out/demo/
 #   make bench      benchmarks (JSON lines), PyTorch twins in bench/torch/
 #   make deps       installs the Debian packages hundun needs (run by every target that needs them)
+#   make fuzz       libFuzzer harnesses (fuzz/) built with clang++ and ASan + UBSan into build-fuzz/, each run for
+#                   FUZZ_SECONDS (default 60); fails if any found a crash, a leak, a hang or a huge allocation
 #
 # Sources are found by searching the folders, subfolders included: a new .cpp anywhere under tensor/ autograd/
 # nn/ data/ report/ metrics/ train/ models/ joins the library (models/gan/*.cpp too), one under cli/ joins the
@@ -69,7 +71,7 @@ LESSON_COMMON_OBJS := $(patsubst %.cpp,$(BUILD)/obj/%.o,$(wildcard lessons/*.cpp
 CLI_SRCS := $(call sources_under,cli)
 CLI_BIN := $(if $(CLI_SRCS),$(BUILD)/hundun)
 
-.PHONY: all test demo bench lessons deps clean lesson-%
+.PHONY: all test demo bench lessons deps clean lesson-% fuzz fuzz-deps fuzz-corpus
 .DEFAULT_GOAL := all
 
 all: $(LIB) $(TEST_BINS) $(BENCH_BINS) $(LESSON_BINS) $(CLI_BIN)
@@ -151,7 +153,65 @@ demo: $(LESSON_BINS)
 weights: $(BUILD)/hundun
 	@scripts/make_weights.sh $(BUILD)/hundun
 
+# ---------------------------------------------------------------------------------------------------- fuzzing
+# make fuzz: one libFuzzer harness per reader (fuzz/fuzz_<target>.cpp, see fuzz/README.md), compiled with Debian's
+# clang++ like SAN=1 compiles with g++: the library's sources again, instrumented, into build-fuzz/ (never mixed with
+# g++'s objects). stb_image is compiled from its header into the harnesses (fuzz/stb_image_impl.cpp), instrumented
+# too, instead of linking libstb. Each harness then runs for FUZZ_SECONDS from the committed seeds in
+# fuzz/corpus/<target>/, writing what it learns to build-fuzz/corpus/<target>/ (scripts/fuzz.sh).
+FUZZ_CXX ?= clang++
+FUZZ_BUILD := build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CXXFLAGS := -std=c++20 -O1 -g -march=native -fno-math-errno -fopenmp -fno-omit-frame-pointer $(FUZZ_SAN) \
+                 -Wall -Wextra -Wno-overloaded-virtual -Wno-pass-failed -I. -MMD -MP -DHUNDUN_SOURCE_DIR='"$(CURDIR)"'
+FUZZ_LDLIBS := -lfmt -lz -pthread
+FUZZ_TARGETS := $(patsubst fuzz/fuzz_%.cpp,%,$(wildcard fuzz/fuzz_*.cpp))
+FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_LIB := $(FUZZ_BUILD)/libhundun.a
+# The command's sources but its main(): the harnesses need the registered families and commands (linked as objects,
+# not from an archive, so that their registrations are kept).
+FUZZ_CLI_OBJS := $(patsubst %.cpp,$(FUZZ_BUILD)/obj/%.o,$(filter-out cli/main.cpp,$(CLI_SRCS)))
+FUZZ_STB_OBJ := $(FUZZ_BUILD)/obj/fuzz/stb_image_impl.o
+
+# stb's two known kinds of undefined arithmetic (fuzz/ubsan_suppressions.txt says which and why) may only be
+# suppressed when their checks recover; nothing else does.
+$(FUZZ_STB_OBJ): FUZZ_CXXFLAGS += -fsanitize-recover=shift-exponent,signed-integer-overflow
+
+fuzz-deps:
+	@scripts/deps.sh fuzz
+
+# The library and the command with the fuzzer's coverage (fuzzer-no-link), the harnesses linked with its main.
+$(FUZZ_BUILD)/obj/%.o: %.cpp | fuzz-deps
+	@mkdir -p $(@D)
+	$(call say,CLANG,$<)
+	$(Q)$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_LIB): $(LIB_SRCS:%.cpp=$(FUZZ_BUILD)/obj/%.o)
+	@rm -f $@
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/fuzz/fuzz_%.o $(FUZZ_CLI_OBJS) $(FUZZ_STB_OBJ) $(FUZZ_LIB)
+	$(call say,LINK,$@)
+	$(Q)$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer $^ $(FUZZ_LDLIBS) -o $@
+
+fuzz: $(FUZZ_BINS)
+	@scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# make fuzz-corpus: writes the committed seeds fuzz/corpus/<target>/ again with hundun's own writers.
+$(FUZZ_BUILD)/make_corpus: $(FUZZ_BUILD)/obj/fuzz/make_corpus.o $(FUZZ_STB_OBJ) $(FUZZ_LIB)
+	$(call say,LINK,$@)
+	$(Q)$(FUZZ_CXX) $(FUZZ_CXXFLAGS) $^ $(FUZZ_LDLIBS) -o $@
+
+fuzz-corpus: $(FUZZ_BUILD)/make_corpus
+	@rm -rf fuzz/corpus
+	@OMP_NUM_THREADS=1 $(FUZZ_BUILD)/make_corpus fuzz/corpus
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+ifneq ($(filter fuzz fuzz-corpus $(FUZZ_BUILD)/%,$(MAKECMDGOALS)),)
+-include $(shell find $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
+endif

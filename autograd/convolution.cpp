@@ -83,8 +83,9 @@ Variable conv2d_input(const Variable& gy, const Variable& w, const Shape& input_
 Variable max_pool2d(const Variable& x, int64_t kernel, int64_t stride, int64_t padding) {
   if (stride < 0) stride = kernel;  // PyTorch's default stride is the kernel size
   auto [out, indices] = hd::max_pool2d(x.data(), kernel, stride, padding);
+  // An init-capture, not [indices]: clang before 16 cannot capture a structured binding (the fuzz build uses clang 14).
   return record_op("max_pool2d", out, {x},
-                   [indices, shape = x.shape()](const Variable& g, const Variable&, const BackwardContext& ctx) {
+                   [indices = indices, shape = x.shape()](const Variable& g, const Variable&, const BackwardContext& ctx) {
     if (ctx.create_graph)
       throw std::logic_error("max_pool2d: second derivatives are not implemented (use avg_pool2d or a strided conv)");
     return Grads{Variable(max_pool2d_backward(g.data(), indices, shape))};

@@ -24,6 +24,32 @@ bool register_command(Command command) {
 
 const std::vector<Command>& commands() { return table(); }
 
+std::vector<std::string> split_words(const std::string& s) {
+  std::vector<std::string> words;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t end = s.find(' ', start);
+    if (end == std::string::npos) end = s.size();
+    if (end > start) words.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return words;
+}
+
+const Command* find_command(const std::vector<std::string>& words) {
+  const Command* best = nullptr;
+  size_t best_length = 0;
+  for (const Command& c : table()) {
+    std::vector<std::string> name = split_words(c.name);
+    if (name.size() > words.size() || name.size() <= best_length) continue;
+    if (std::equal(name.begin(), name.end(), words.begin())) {
+      best = &c;
+      best_length = name.size();
+    }
+  }
+  return best;
+}
+
 bool parse_or_print_help(ArgParser& args, const std::vector<std::string>& words) {
   args.parse(words);
   if (args.help_requested()) fmt::print("{}", args.help());

@@ -34,6 +34,12 @@ bool register_command(Command command);
 // Every registered command, sorted by name.
 const std::vector<Command>& commands();
 
+// The registered command whose name is the longest prefix of `words` ("train vae --epochs 3" -> "train vae"), or
+// nullptr. main() runs it with the words after its name.
+const Command* find_command(const std::vector<std::string>& words);
+// "train vae" -> {"train", "vae"}: a command's name as words (runs of spaces count as one).
+std::vector<std::string> split_words(const std::string& s);
+
 // What every command does first: args.parse(words), and with --help, prints args.help() and returns true
 // (the command then returns 0 without reading any flag):
 //   if (parse_or_print_help(args, words)) return 0;

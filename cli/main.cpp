@@ -21,18 +21,8 @@
 namespace {
 
 using hd::cli::Command;
-
-std::vector<std::string> split_words(const std::string& s) {
-  std::vector<std::string> words;
-  size_t start = 0;
-  while (start < s.size()) {
-    size_t end = s.find(' ', start);
-    if (end == std::string::npos) end = s.size();
-    if (end > start) words.push_back(s.substr(start, end - start));
-    start = end + 1;
-  }
-  return words;
-}
+using hd::cli::find_command;
+using hd::cli::split_words;
 
 // The commands whose first word is `group` ("train" -> train classifier, train vae, ...); all when empty.
 std::string command_list(const std::string& group) {
@@ -59,21 +49,6 @@ int fail(const std::string& who, const std::string& message, int code) {
   std::fflush(stdout);  // what was printed so far comes before the error
   std::fprintf(stderr, "%s: %s\n", who.c_str(), one_line(message).c_str());
   return code;
-}
-
-// The registered command whose name is the longest prefix of `words`, or nullptr.
-const Command* find_command(const std::vector<std::string>& words) {
-  const Command* best = nullptr;
-  size_t best_length = 0;
-  for (const Command& c : hd::cli::commands()) {
-    std::vector<std::string> name = split_words(c.name);
-    if (name.size() > words.size() || name.size() <= best_length) continue;
-    if (std::equal(name.begin(), name.end(), words.begin())) {
-      best = &c;
-      best_length = name.size();
-    }
-  }
-  return best;
 }
 
 }  // namespace

@@ -21,11 +21,16 @@ void add_run_settings(const RunSettings& s, std::map<std::string, std::string>& 
 
 RunSettings run_settings_from(const Metadata& m) {
   RunSettings s;
-  s.batch = m.integer("batch");
-  s.seed = m.integer("seed");
-  s.train_size = m.integer("train_size");
-  s.test_size = m.integer("test_size");
+  // The bounds of the flags that wrote them (--batch, --seed, --train-size, --test-size, --lr): a damaged file
+  // cannot resume a run that no command line could have started.
+  s.batch = m.integer("batch", 1, 1 << 20);
+  s.seed = m.integer("seed", 0, INT64_MAX);
+  s.train_size = m.integer("train_size", 0, 1 << 30);
+  s.test_size = m.integer("test_size", 0, 1 << 30);
   s.lr = m.number("lr");
+  if (!(s.lr > 0.0 && s.lr <= 10.0))
+    throw std::runtime_error(fmt::format("{}: metadata 'lr' should be a number greater than 0 and at most 10, got '{}'",
+                                         m.path(), m.text("lr")));
   return s;
 }
 

@@ -114,23 +114,25 @@ Tensor read_idx(const std::string& path) {
                                                    shape_str(shape)));
   }
 
-  // Values: inflate in 1 MiB chunks and widen to float as they arrive, so the only big
-  // allocation is the output tensor.
-  Tensor out(shape);
-  float* dst = out.data();
+  // Values: inflated in 1 MiB chunks into a buffer that grows as they arrive; only when all of them are there is
+  // the output tensor allocated. The header's sizes alone never decide an allocation: a 50-byte file claiming
+  // [60000, 28, 28] (or 2^31 bytes) is refused as truncated after reading what it holds.
+  std::vector<unsigned char> values;
   std::vector<unsigned char> chunk(1 << 20);
-  int64_t done = 0;
-  while (done < count) {
+  while (static_cast<int64_t>(values.size()) < count) {
+    const int64_t done = static_cast<int64_t>(values.size());
     size_t want = static_cast<size_t>(std::min<int64_t>(count - done, static_cast<int64_t>(chunk.size())));
     size_t got = file.read(chunk.data(), want);
-    for (size_t i = 0; i < got; ++i) dst[done + static_cast<int64_t>(i)] = chunk[i];
-    done += static_cast<int64_t>(got);
+    values.insert(values.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(got));
     if (got < want) {
       std::string why = file.zlib_error();
       file.fail(fmt::format("truncated: shape {} needs {} bytes after the {}-byte header, the file has {}{}",
-                            shape_str(shape), count, header, done, why.empty() ? "" : " (zlib: " + why + ")"));
+                            shape_str(shape), count, header, values.size(), why.empty() ? "" : " (zlib: " + why + ")"));
     }
   }
+  Tensor out(shape);
+  float* dst = out.data();
+  for (int64_t i = 0; i < count; ++i) dst[i] = values[static_cast<size_t>(i)];
 
   // Anything after the data means the header and the file disagree.
   size_t extra = 0;

@@ -41,4 +41,12 @@ void save_image_grid(const Tensor& images, const std::string& path, const GridOp
 // The size is read from the header and checked against the limits before anything is decoded.
 Tensor load_png(const std::string& path, int64_t max_width = 4096, int64_t max_height = 4096);
 
+// Any PNG or JPEG file (told apart by their first bytes, not the name) -> [C, H, W] in [0, 1], channels as
+// load_png. An image of more than `max_pixels` (width * height) is refused from its header, before anything is
+// decoded, and so is anything but a regular file (a FIFO, a device, a folder). Before stb reads the file, the checks
+// Debian's stb 2.27 lacks (image.cpp): every PNG chunk within the file, every JPEG Huffman table of at most 256 codes
+// and defined before a scan uses it. Every problem is a std::runtime_error "read_image_file: '<path>': <what is
+// wrong>".
+Tensor read_image_file(const std::string& path, int64_t max_pixels);
+
 }  // namespace hd

@@ -29,6 +29,10 @@ AutoencoderOptions AutoencoderOptions::from_metadata(const Metadata& m) {
   o.latent_dim = m.integer("latent_dim", 1, 4096);
   o.hidden = m.integer("hidden", 1, 16384);
   o.image = image_shape_from(m);
+  if (o.kind == AutoencoderKind::Conv && (o.image.height % 4 != 0 || o.image.width % 4 != 0))
+    throw std::runtime_error(fmt::format("{}: metadata 'image_shape' {} does not fit the conv architecture: it halves the "
+                                         "image twice, so H and W must be divisible by 4",
+                                         m.path(), o.image.str()));
   // The tensors that pin down every size read above (see the layers below).
   if (o.kind == AutoencoderKind::Mlp) {
     m.expect_shape("encoder.1.weight", {o.hidden, o.image.pixels()});

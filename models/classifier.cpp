@@ -29,6 +29,10 @@ ClassifierOptions ClassifierOptions::from_metadata(const Metadata& m) {
   o.arch = m.choice("model", {"cnn", "mlp"});
   if (o.arch == "mlp" && m.has("hidden")) o.hidden = m.integer("hidden", 1, 16384);
   o.image = image_shape_from(m);
+  if (o.arch == "cnn" && (o.image.height % 4 != 0 || o.image.width % 4 != 0))
+    throw std::runtime_error(fmt::format("{}: metadata 'image_shape' {} does not fit the CNN: its two 2x2 poolings need H "
+                                         "and W divisible by 4",
+                                         m.path(), o.image.str()));
   // The tensors that pin down every size read above (see the layers below).
   if (o.arch == "mlp") {
     m.expect_shape("fc1.weight", {o.hidden, o.image.pixels()});

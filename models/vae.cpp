@@ -40,6 +40,9 @@ VaeOptions VaeOptions::from_metadata(const Metadata& m) {
   if (m.has("likelihood") && m.choice("likelihood", {"bernoulli", "gaussian"}) == "gaussian") {
     o.likelihood = Likelihood::Gaussian;
     o.sigma = static_cast<float>(m.number("sigma"));
+    if (!(o.sigma > 0.f) || !std::isfinite(o.sigma))
+      throw std::runtime_error(fmt::format("{}: metadata 'sigma' should be a positive finite number, got '{}'", m.path(),
+                                           m.text("sigma")));
     o.learn_sigma = m.integer("learn_sigma", 0, 1) == 1;
   }
   return o;

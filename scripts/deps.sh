@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages hundun needs, when one is missing. Quiet when all are there.
 # Installs with apt-get as root (or with sudo when it needs no password); otherwise prints the one command to run.
+#   scripts/deps.sh        what every build needs
+#   scripts/deps.sh fuzz   that and what `make fuzz` needs too: clang++, its libFuzzer and sanitizer runtimes, its OpenMP
 set -euo pipefail
 
 # package -> a file it installs
@@ -12,9 +14,14 @@ declare -A needs=(
   [dataset-fashion-mnist]=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
   [fonts-wqy-zenhei]=/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc   # labels in PNGs and SVGs, Chinese included
   [fontconfig]=/usr/bin/fc-match                                       # how SVG viewers find that font
+  [clang]=/usr/bin/clang++
+  [libclang-rt-14-dev]=/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
+  [libomp-14-dev]=/usr/lib/llvm-14/lib/libomp.so
 )
+packages=(libgtest-dev libfmt-dev libstb-dev zlib1g-dev dataset-fashion-mnist fonts-wqy-zenhei fontconfig)
+[ "${1:-}" = fuzz ] && packages+=(clang libclang-rt-14-dev libomp-14-dev)
 missing=()
-for pkg in libgtest-dev libfmt-dev libstb-dev zlib1g-dev dataset-fashion-mnist fonts-wqy-zenhei fontconfig; do
+for pkg in "${packages[@]}"; do
   [ -e "${needs[$pkg]}" ] || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -663,7 +663,9 @@ static void max_pool2d_2x2_plane(const float* plane, int64_t W, int64_t H_out, i
 static std::pair<Tensor, Tensor> max_pool2d_planes(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding,
                                                    bool fast) {
   check_defined_4d(x, "max_pool2d", "input", "[B, C, H, W]");
-  auto [H_out, W_out] = pool_out_size(x.shape(), kernel, stride, padding, "max_pool2d");
+  // Named sizes, not a structured binding: clang before 16 cannot use those inside an OpenMP region.
+  const std::pair<int64_t, int64_t> out_size = pool_out_size(x.shape(), kernel, stride, padding, "max_pool2d");
+  const int64_t H_out = out_size.first, W_out = out_size.second;
   const int64_t planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3);
   Tensor y({x.size(0), x.size(1), H_out, W_out});
   Tensor indices({x.size(0), x.size(1), H_out, W_out});
@@ -806,7 +808,8 @@ Tensor max_pool2d_backward(const Tensor& gy, const Tensor& indices, const Shape&
 // divisor is always kernel^2.
 Tensor avg_pool2d(const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
   check_defined_4d(x, "avg_pool2d", "input", "[B, C, H, W]");
-  auto [H_out, W_out] = pool_out_size(x.shape(), kernel, stride, padding, "avg_pool2d");
+  const std::pair<int64_t, int64_t> out_size = pool_out_size(x.shape(), kernel, stride, padding, "avg_pool2d");
+  const int64_t H_out = out_size.first, W_out = out_size.second;
   const int64_t planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3);
   const float scale = 1.f / static_cast<float>(kernel * kernel);
   Tensor y({x.size(0), x.size(1), H_out, W_out});
@@ -834,7 +837,8 @@ Tensor avg_pool2d_backward(const Tensor& gy, const Shape& x_shape, int64_t kerne
   const char* op = "avg_pool2d_backward";
   check_defined_4d(gy, op, "gy", "[B, C, H_out, W_out]");
   check_4d_shape(x_shape, op, "x_shape", "[B, C, H, W]");
-  auto [H_out, W_out] = pool_out_size(x_shape, kernel, stride, padding, op);
+  const std::pair<int64_t, int64_t> out_size = pool_out_size(x_shape, kernel, stride, padding, op);
+  const int64_t H_out = out_size.first, W_out = out_size.second;
   Shape expected{x_shape[0], x_shape[1], H_out, W_out};
   if (gy.shape() != expected)
     throw std::invalid_argument(fmt::format("{}: gy must have shape {} (the avg_pool2d output for input {}), got {}",

@@ -103,13 +103,22 @@ void append_utf8(std::string& out, uint32_t code_point) {
 // strings must be valid UTF-8, nesting limited to kMaxJsonDepth.
 // ---------------------------------------------------------------------------------------------
 
+struct JsonMember;
+
 struct Json {
   enum class Kind { Null, Bool, Number, String, Array, Object };
   Kind kind = Kind::Null;
   bool boolean = false;
-  std::string text;                                    // String: decoded; Number: as written
-  std::vector<Json> items;                             // Array
-  std::vector<std::pair<std::string, Json>> members;  // Object, in file order
+  std::string text;                  // String: decoded; Number: as written
+  std::vector<Json> items;           // Array
+  std::vector<JsonMember> members;  // Object, in file order
+};
+
+// A key and its value. (Not a std::pair<std::string, Json>: clang 14 with libstdc++ 12 cannot build that pair
+// while Json is still incomplete.)
+struct JsonMember {
+  std::string key;
+  Json value;
 };
 
 const char* kind_name(Json::Kind kind) {
@@ -197,7 +206,7 @@ class JsonParser {
       expect(':');
       skip_whitespace();
       Json value = parse_value(depth + 1);
-      v.members.emplace_back(std::move(key), std::move(value));
+      v.members.push_back({std::move(key), std::move(value)});
       skip_whitespace();
       if (peek() == ',') { ++pos_; continue; }
       expect('}');
@@ -478,6 +487,15 @@ Entry parse_entry(const std::string& name, const Json& info, uint64_t data_size)
   int64_t nbytes;
   if (__builtin_mul_overflow(e.numel, e.dtype->size, &nbytes))
     throw FormatError(fmt::format("{}: shape has too many elements (overflow)", what));
+  // The rule of the Tensor it becomes (tensor.h, kMaxNumel): at most 2^60 elements counting an empty axis as 1, so
+  // that [0, 2^62, 2^62] is refused here, naming the file, and not by the Tensor constructor.
+  int64_t nonzero_product = 1;
+  for (int64_t size : e.shape)
+    if (size > 0 && (size > kMaxNumel || nonzero_product > kMaxNumel / size))
+      throw FormatError(fmt::format("{}: shape {} is too large (more than 2^60 elements, counting an empty axis as 1)",
+                                    what, shape_str(e.shape)));
+    else if (size > 0)
+      nonzero_product *= size;
 
   if (offsets->kind != Json::Kind::Array || offsets->items.size() != 2)
     throw FormatError(fmt::format("{}: data_offsets must be an array [begin, end]", what));

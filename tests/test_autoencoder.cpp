@@ -1,11 +1,13 @@
 // models/autoencoder.h: shapes, training on a tiny synthetic set, and the messages for wrong inputs.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "error_of.h"
 #include "models/autoencoder.h"
 #include "nn/optim.h"
 #include "tensor/elementwise.h"
 #include "tensor/random.h"
+#include "tensor/safetensors.h"
 
 namespace hd {
 
@@ -119,6 +121,32 @@ TEST(Autoencoder, WrongShapesNameTheModelAndShapes) {
   EXPECT_NE(e.find("got [2, 3]"), std::string::npos) << e;
   e = error_of([&] { model.loss(Tensor::zeros({2, 3, 28, 28})); });
   EXPECT_NE(e.find("got [2, 3, 28, 28]"), std::string::npos) << e;
+}
+
+// A checkpoint file of zero tensors with these shapes ("model." prefixed) and metadata, in /tmp; returns its path.
+static std::string write_model_file(const std::string& name, const std::map<std::string, Shape>& shapes,
+                                    const std::map<std::string, std::string>& metadata) {
+  TensorFile file;
+  for (const auto& [tensor, shape] : shapes) file.tensors["model." + tensor] = Tensor::zeros(shape);
+  file.metadata = metadata;
+  const std::string path = "/tmp/hundun_" + std::to_string(::getpid()) + "_" + name;
+  save_safetensors(path, file);
+  return path;
+}
+
+// The same for the conv autoencoder, which halves the image twice.
+TEST(Autoencoder, LoadingAnImageShapeTheConvArchitectureCannotHalveNamesTheFile) {
+  AutoencoderOptions o;
+  o.kind = AutoencoderKind::Conv;
+  o.latent_dim = 2;
+  o.image = {1, 3, 3};
+  const std::string path =
+      write_model_file("conv.safetensors", {{"encoder.0.weight", {32, 1, 4, 4}}, {"encoder.5.weight", {2, 0}}},
+                       o.to_metadata());
+  const std::string e = test::error_of([&] { load_autoencoder(path); });
+  std::remove(path.c_str());
+  EXPECT_NE(e.find(path + ": metadata 'image_shape' 1x3x3 does not fit the conv architecture"), std::string::npos)
+      << e;
 }
 
 }  // namespace hd

@@ -5,6 +5,7 @@
 #include "train/loop.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <string>
@@ -14,6 +15,7 @@
 #include "nn/optim.h"
 #include "tensor/random.h"
 #include "tensor/reduce.h"
+#include "tensor/safetensors.h"
 
 namespace hd {
 
@@ -142,6 +144,28 @@ TEST(Classifier, SmallMLPLearnsFashionMNIST) {
   ClassifierMetrics m = evaluate(model, test);
   EXPECT_GT(m.accuracy, 0.70) << "test loss " << m.loss;
   EXPECT_EQ(optimizer.steps_taken(), 2 * 63);  // ceil(2000 / 32) steps per epoch
+}
+
+// A checkpoint file of zero tensors with these shapes ("model." prefixed) and metadata, in /tmp; returns its path.
+static std::string write_model_file(const std::string& name, const std::map<std::string, Shape>& shapes,
+                                    const std::map<std::string, std::string>& metadata) {
+  TensorFile file;
+  for (const auto& [tensor, shape] : shapes) file.tensors["model." + tensor] = Tensor::zeros(shape);
+  file.metadata = metadata;
+  const std::string path = "/tmp/hundun_" + std::to_string(::getpid()) + "_" + name;
+  save_safetensors(path, file);
+  return path;
+}
+
+// An image_shape the CNN's poolings cannot take (2x2: its fc1.weight [128, 0] holds no bytes, so the file agrees) is
+// an error naming the file, not the constructor's, naming none.
+TEST(ClassifierFile, AnImageShapeTheCnnCannotPoolNamesTheFile) {
+  const std::string path = write_model_file(
+      "cnn.safetensors", {{"conv1.weight", {32, 1, 3, 3}}, {"fc1.weight", {128, 0}}},
+      {{"trained_by", "hundun train classifier"}, {"model", "cnn"}, {"image_shape", "1,2,2"}});
+  const std::string e = test::error_of([&] { load_classifier(path); });
+  std::remove(path.c_str());
+  EXPECT_NE(e.find(path + ": metadata 'image_shape' 1x2x2 does not fit the CNN"), std::string::npos) << e;
 }
 
 }  // namespace hd

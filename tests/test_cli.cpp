@@ -14,6 +14,9 @@
 #include <regex>
 
 #include "cli_runner.h"
+#include "models/classifier.h"
+#include "nn/checkpoint.h"
+#include "nn/optim.h"
 
 namespace hd::cli {
 
@@ -190,6 +193,42 @@ TEST_F(HundunBinary, ResumeContinuesExactly) {
   r = run("eval classifier --test-size 256 --ckpt " + b + "/checkpoint.safetensors");
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("test accuracy"), std::string::npos);
+}
+
+// A resumable classifier checkpoint after epoch 1 of 2, written directly, with `changes` applied to its metadata.
+static void write_classifier_run(const std::string& path, const std::map<std::string, std::string>& changes) {
+  Generator gen(0);
+  MLPClassifier model(2, gen);
+  Adam optimizer(model.parameters());
+  CheckpointInfo info;
+  info.epoch = 1;
+  info.metadata = model.options.to_metadata();
+  for (const auto& [key, value] : std::map<std::string, std::string>{
+           {"epochs", "2"}, {"batch", "64"}, {"lr", "0.001"}, {"seed", "0"}, {"train_size", "64"},
+           {"test_size", "64"}, {"history_epochs", ""}, {"history_step_losses", ""}})
+    info.metadata[key] = value;
+  for (const auto& [key, value] : changes) info.metadata[key] = value;
+  save_checkpoint(path, model, &optimizer, &gen, info);
+}
+
+// "model" = "classifier" passes as the family's name, but names no architecture: the error names the file (it was
+// make_classifier's "unknown architecture 'classifier'", naming nothing).
+TEST_F(HundunBinary, ResumingAnUnknownArchitectureNamesTheFile) {
+  const std::string ckpt = (dir_ / "odd.safetensors").string();
+  write_classifier_run(ckpt, {{"model", "classifier"}});
+  expect_one_line_error("train classifier --out " + (dir_ / "o").string() + " --resume " + ckpt, 1,
+                        ckpt + ": metadata 'model' should be one of cnn, mlp, got 'classifier'");
+}
+
+// A resumed run takes its settings from the file, within the bounds of the flags that wrote them.
+TEST_F(HundunBinary, ResumingSettingsOutsideTheFlagsBoundsNamesTheFile) {
+  const std::string ckpt = (dir_ / "odd.safetensors").string();
+  write_classifier_run(ckpt, {{"lr", "-1"}});
+  expect_one_line_error("train classifier --out " + (dir_ / "o").string() + " --resume " + ckpt, 1,
+                        ckpt + ": metadata 'lr' should be a number greater than 0");
+  write_classifier_run(ckpt, {{"batch", "0"}});
+  expect_one_line_error("train classifier --out " + (dir_ / "o").string() + " --resume " + ckpt, 1,
+                        ckpt + ": metadata 'batch' should be an integer in [1, 1048576], got '0'");
 }
 
 }  // namespace hd::cli

@@ -3,7 +3,9 @@
 #include "data/idx.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cstdlib>
@@ -158,6 +160,39 @@ TEST_F(IdxTest, RejectsTruncatedData) {
   expect_error(error_of(raw), raw, "truncated: shape [10, 10] needs 100 bytes after the 12-byte header, the file has 99");
   std::string gz = write_gz("short.gz", b);
   expect_error(error_of(gz), gz, "the file has 99");
+}
+
+// In a death test's child: limits the address space to what the process uses now plus 512 MiB, reads `path`, and
+// exits 0 if read_idx refused it as truncated.
+[[noreturn]] void refuse_within_512_mib_more(const std::string& path) {
+  long pages = 0;
+  std::ifstream("/proc/self/statm") >> pages;
+  const rlim_t limit = static_cast<rlim_t>(pages) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE)) + (rlim_t{512} << 20);
+  const rlimit address_space{limit, limit};
+  setrlimit(RLIMIT_AS, &address_space);
+  std::string message;
+  try {
+    hd::read_idx(path);
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+  std::exit(message.find("truncated: shape [32768, 65535]") != std::string::npos ? 0 : 1);
+}
+
+// The header's sizes alone never allocate: a 20-byte file claiming [32768, 65535] (2 GiB of pixels, 8 GiB as floats)
+// is truncated, found so after reading its 4 bytes of data, with memory for those only. (Found by make fuzz: 61
+// bytes made read_idx ask for 3 GiB.) The check runs in a child whose address space is limited to what it uses
+// now plus 512 MiB, where the old reader's up-front allocation failed with std::bad_alloc.
+TEST_F(IdxTest, AHeaderClaimingHugeSizesAllocatesNothingBeforeTheDataArrives) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer reserves terabytes of address space: no address-space limit to test against";
+#else
+  Bytes b = idx_header({32768, 65535});
+  b.insert(b.end(), {1, 2, 3, 4});
+  const std::string path = write_gz("huge.gz", b);
+  ::testing::FLAGS_gtest_death_test_style = "threadsafe";
+  EXPECT_EXIT(refuse_within_512_mib_more(path), ::testing::ExitedWithCode(0), "");
+#endif
 }
 
 TEST_F(IdxTest, RejectsACutOffGzipStream) {

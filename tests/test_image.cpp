@@ -1,6 +1,7 @@
 // Tests for data/image.h: grid layout, pixel values, PNG round trips and the errors for bad files.
 #include <gtest/gtest.h>
 #include <stb/stb_image_write.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -233,6 +234,147 @@ TEST(SavePng, RejectsBadShapesAndRanges) {
   EXPECT_THROW(save_png(Tensor::zeros({2, 4, 4}), "/tmp/never.png"), std::invalid_argument);
   EXPECT_THROW(save_png(Tensor::zeros({1, 1, 4, 4}), "/tmp/never.png"), std::invalid_argument);
   EXPECT_THROW(save_png(Tensor::zeros({4, 4}), "/tmp/never.png", 1.f, 1.f), std::invalid_argument);
+}
+
+// ------------------------------------------------------------------------------------------- read_image_file
+
+TEST_F(ImageFiles, ReadImageFileReadsAPngWhateverItsName) {
+  save_png(Tensor::from({1, 2, 2}, {0.f, 1.f, 1.f, 0.f}), path("grey.png"));
+  std::filesystem::rename(path("grey.png"), path("picture.dat"));
+  Tensor image = read_image_file(path("picture.dat"), 4);
+  EXPECT_EQ(image.shape(), (Shape{1, 2, 2}));
+  EXPECT_EQ(image.tolist(), (std::vector<float>{0.f, 1.f, 1.f, 0.f}));
+}
+
+TEST_F(ImageFiles, ReadImageFileReadsAJpeg) {
+  unsigned char rgb[4 * 2 * 3];
+  for (int i = 0; i < 24; ++i) rgb[i] = i % 3 == 0 ? 250 : 5;  // red everywhere
+  ASSERT_TRUE(stbi_write_jpg(path("red.jpg").c_str(), 4, 2, 3, rgb, 95));
+  Tensor image = read_image_file(path("red.jpg"), 8);
+  ASSERT_EQ(image.shape(), (Shape{3, 2, 4}));
+  EXPECT_GT(image.data()[0], 0.9f);  // red plane
+  EXPECT_LT(image.data()[8], 0.1f);  // green plane
+}
+
+TEST_F(ImageFiles, ReadImageFileRefusesMorePixelsThanTheLimitFromTheHeader) {
+  save_png(Tensor::zeros({1, 10, 20}), path("wide.png"));
+  EXPECT_NO_THROW(read_image_file(path("wide.png"), 200));
+  std::string msg = message_of<std::runtime_error>([&] { read_image_file(path("wide.png"), 199); });
+  EXPECT_NE(msg.find("wide.png"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("20x10"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("199"), std::string::npos) << msg;
+}
+
+TEST_F(ImageFiles, ReadImageFileRefusesOtherFormatsNamingTheFile) {
+  // A BMP stb could decode: only PNG and JPEG are let through.
+  const unsigned char pixel[3] = {1, 2, 3};
+  ASSERT_TRUE(stbi_write_bmp(path("x.bmp").c_str(), 1, 1, 3, pixel));
+  std::string msg = message_of<std::runtime_error>([&] { read_image_file(path("x.bmp"), 100); });
+  EXPECT_NE(msg.find("x.bmp"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("neither a PNG nor a JPEG"), std::string::npos) << msg;
+  std::ofstream(path("empty.png"), std::ios::binary).flush();
+  EXPECT_NE(message_of<std::runtime_error>([&] { read_image_file(path("empty.png"), 100); }).find("empty.png"),
+            std::string::npos);
+}
+
+TEST_F(ImageFiles, ReadImageFileRefusesAFolderAndAFifo) {
+  fs::create_directories(path("folder.png"));
+  std::string msg = message_of<std::runtime_error>([&] { read_image_file(path("folder.png"), 100); });
+  EXPECT_NE(msg.find("not a regular file"), std::string::npos) << msg;
+  ASSERT_EQ(::mkfifo(path("fifo.png").c_str(), 0600), 0);
+  msg = message_of<std::runtime_error>([&] { read_image_file(path("fifo.png"), 100); });  // returns, never waits
+  EXPECT_NE(msg.find("fifo.png"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("not a regular file"), std::string::npos) << msg;
+}
+
+TEST_F(ImageFiles, ReadImageFileNamesATruncatedFileAndAMissingOne) {
+  save_png(Tensor::full({3, 32, 32}, 0.5f), path("whole.png"));
+  std::string bytes;
+  {
+    std::ifstream in(path("whole.png"), std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::ofstream(path("cut.png"), std::ios::binary) << bytes.substr(0, 40);
+  std::string msg = message_of<std::runtime_error>([&] { read_image_file(path("cut.png"), 4096); });
+  EXPECT_NE(msg.find("cut.png"), std::string::npos) << msg;
+  msg = message_of<std::runtime_error>([&] { read_image_file(path("missing.png"), 4096); });
+  EXPECT_NE(msg.find("missing.png"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("No such file"), std::string::npos) << msg;
+}
+
+// Debian's stb_image 2.27 writes past its Huffman tables for a JPEG whose table declares more than 256 codes (found
+// by make fuzz; stb 2.28 fixed it). read_image_file refuses such a file before stb reads it.
+TEST_F(ImageFiles, ReadImageFileRefusesAJpegHuffmanTableOfMoreThan256Codes) {
+  std::string jpeg = "\xFF\xD8";  // SOI
+  const int codes = 16 * 18;
+  const int length = 2 + 17 + codes;
+  jpeg += "\xFF\xC4";  // DHT
+  jpeg += static_cast<char>(length >> 8);
+  jpeg += static_cast<char>(length & 0xFF);
+  jpeg += '\x00';                        // class 0 (DC), table 0
+  jpeg += std::string(16, '\x12');       // 18 codes of each of the 16 lengths
+  jpeg += std::string(codes, '\x00');    // their values
+  jpeg += "\xFF\xD9";                    // EOI
+  std::ofstream(path("bad-dht.jpg"), std::ios::binary) << jpeg;
+  std::string msg = message_of<std::runtime_error>([&] { read_image_file(path("bad-dht.jpg"), 4096); });
+  EXPECT_NE(msg.find("bad-dht.jpg"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("Huffman table (DHT) of 288 codes"), std::string::npos) << msg;
+
+  // Cut inside the counts: stb reads zeros past the end and still overflows with the counts it got.
+  std::ofstream(path("cut-dht.jpg"), std::ios::binary) << jpeg.substr(0, 2 + 4 + 1 + 15);
+  msg = message_of<std::runtime_error>([&] { read_image_file(path("cut-dht.jpg"), 4096); });
+  EXPECT_NE(msg.find("Huffman table (DHT) of 270 codes"), std::string::npos) << msg;
+}
+
+// stb allocates what a PNG chunk declares before reading it: a 117-byte file declaring a 2 GB IDAT chunk made it ask
+// for 2 GB (found by make fuzz). Both readers refuse a chunk longer than the rest of the file, naming the file.
+TEST_F(ImageFiles, APngChunkLongerThanTheFileIsRefusedBeforeStbAllocatesForIt) {
+  save_png(Tensor::zeros({1, 4, 4}), path("small.png"));
+  std::string bytes;
+  {
+    std::ifstream in(path("small.png"), std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  // The chunk after IHDR (8 signature bytes + 25 of IHDR) is the IDAT: its length becomes 2^31 - 1.
+  ASSERT_EQ(bytes.substr(33 + 4, 4), "IDAT");
+  bytes.replace(33, 4, std::string("\x7F\xFF\xFF\xFF", 4));
+  std::ofstream(path("long-chunk.png"), std::ios::binary) << bytes;
+  for (const std::string& msg :
+       {message_of<std::runtime_error>([&] { read_image_file(path("long-chunk.png"), 4096); }),
+        message_of<std::runtime_error>([&] { load_png(path("long-chunk.png")); })}) {
+    EXPECT_NE(msg.find("long-chunk.png"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("its 'IDAT' chunk of 2147483647 bytes runs past the end of the file"), std::string::npos) << msg;
+  }
+}
+
+// A progressive JPEG (written by tests/reference/make_progressive_jpeg.py) defines its tables between its 10 scans,
+// and each scan needs only some of them: the table check below lets it through.
+TEST_F(ImageFiles, ReadImageFileReadsAProgressiveJpeg) {
+  Tensor image = read_image_file(std::string(HUNDUN_SOURCE_DIR) + "/tests/fixtures/progressive.jpg", 128);
+  ASSERT_EQ(image.shape(), (Shape{3, 8, 16}));
+  EXPECT_NEAR(image.data()[3 * 128 - 1], 128 / 255.f, 0.1f);  // the blue plane is 128 everywhere, give or take JPEG
+}
+
+// A scan naming a Huffman table no DHT defined made stb decode with uninitialised memory, and Debian's build abort on
+// an assertion (found by make fuzz; stb 2.28 fixed it). read_image_file refuses such a file.
+TEST_F(ImageFiles, ReadImageFileRefusesAScanUsingAnUndefinedHuffmanTable) {
+  unsigned char grey[8 * 8];
+  for (int i = 0; i < 64; ++i) grey[i] = static_cast<unsigned char>(i * 4);
+  ASSERT_TRUE(stbi_write_jpg(path("grey.jpg").c_str(), 8, 8, 1, grey, 90));
+  std::string bytes;
+  {
+    std::ifstream in(path("grey.jpg"), std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t sos = bytes.find("\xFF\xDA");
+  ASSERT_NE(sos, std::string::npos);
+  ASSERT_EQ(bytes[sos + 4], 3);  // stb writes Y, Cb, Cr: each component's id, then its tables (DC << 4 | AC)
+  bytes[sos + 6] = '\x33';       // Y's: DC table 3 and AC table 3, where stb defines only 0 and 1
+  std::ofstream(path("undefined-table.jpg"), std::ios::binary) << bytes;
+  std::string msg = message_of<std::runtime_error>([&] { read_image_file(path("undefined-table.jpg"), 4096); });
+  EXPECT_NE(msg.find("undefined-table.jpg"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("a scan uses the DC Huffman table 3, which no DHT segment before it defines"), std::string::npos)
+      << msg;
 }
 
 }  // namespace

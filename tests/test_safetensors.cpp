@@ -393,6 +393,19 @@ TEST(SafetensorsReader, RejectsShapesThatAreNotSizes) {
   expect_rejected(with_shape("[2305843009213693952]"), "too many elements (overflow)");  // 2^61 * 4 bytes
 }
 
+// No elements, but sizes whose product (an empty axis counted as 1) is over 2^60: refused naming the file, not by
+// the Tensor constructor with an invalid_argument naming none (found by fuzz/fuzz_safetensors.cpp's check that every
+// error names the file).
+TEST(SafetensorsReader, RejectsEmptyShapesWhoseOtherSizesAreTooLarge) {
+  expect_rejected(raw_file(R"({"a":{"dtype":"F32","shape":[0,4611686018427387904,4],"data_offsets":[0,0]}})"),
+                  "tensor \"a\": shape [0, 4611686018427387904, 4] is too large (more than 2^60 elements");
+  EXPECT_EQ(parse_safetensors(raw_file(R"({"a":{"dtype":"F32","shape":[0,1152921504606846976],"data_offsets":[0,0]}})"),
+                              "memory")
+                .tensors.at("a")
+                .shape(),
+            (Shape{0, int64_t{1} << 60}));  // exactly 2^60 is allowed
+}
+
 TEST(SafetensorsReader, RejectsBadOffsets) {
   auto with_offsets = [](const std::string& offsets) {
     return raw_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":)" + offsets + "}}", kDataA);

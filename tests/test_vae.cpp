@@ -1,6 +1,7 @@
 // models/vae.h: the reparameterisation, the two terms of the negative ELBO, sampling, interpolation,
 // the 2-D latent map, training on a tiny synthetic set, and the messages for wrong inputs.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 
@@ -13,6 +14,7 @@
 #include "nn/optim.h"
 #include "tensor/elementwise.h"
 #include "tensor/random.h"
+#include "tensor/safetensors.h"
 
 namespace hd {
 
@@ -246,6 +248,39 @@ TEST(VAE, WrongShapesNameTheModelAndShapes) {
   EXPECT_NE(e.find("expected latents [B, 20]"), std::string::npos) << e;
   e = error_of([&] { interpolate_images(model, Tensor::zeros({28}), Tensor::zeros({784}), 3); });
   EXPECT_NE(e.find("interpolate expects one 1x28x28 image each"), std::string::npos) << e;
+}
+
+// A checkpoint file of zero tensors with these shapes ("model." prefixed) and metadata, in /tmp; returns its path.
+static std::string write_model_file(const std::string& name, const std::map<std::string, Shape>& shapes,
+                                    const std::map<std::string, std::string>& metadata) {
+  TensorFile file;
+  for (const auto& [tensor, shape] : shapes) file.tensors["model." + tensor] = Tensor::zeros(shape);
+  file.metadata = metadata;
+  const std::string path = "/tmp/hundun_" + std::to_string(::getpid()) + "_" + name;
+  save_safetensors(path, file);
+  return path;
+}
+
+// A Gaussian decoder's sigma comes from the file: zero, negative or not finite is an error naming the file (it was the
+// VAE constructor's "sigma must be positive", naming none; found by fuzz/fuzz_checkpoint.cpp's check that every error
+// names the file).
+TEST(VAE, LoadingASigmaThatIsNotPositiveNamesTheFile) {
+  VaeOptions o;
+  o.latent_dim = 2;
+  o.hidden = 3;
+  o.image = {1, 4, 4};
+  o.likelihood = Likelihood::Gaussian;
+  for (const char* sigma : {"-0.1", "0", "nan", "1e300"}) {
+    std::map<std::string, std::string> metadata = o.to_metadata();
+    metadata["sigma"] = sigma;
+    const std::string path = write_model_file("sigma.safetensors", {{"fc1.weight", {3, 16}}, {"fc21.weight", {2, 3}}},
+                                              metadata);
+    const std::string e = test::error_of([&] { load_vae(path); });
+    std::remove(path.c_str());
+    EXPECT_NE(e.find(path + ": metadata 'sigma' should be a positive finite number, got '" + sigma + "'"),
+              std::string::npos)
+        << e;
+  }
 }
 
 }  // namespace hd

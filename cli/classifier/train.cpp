@@ -105,8 +105,10 @@ std::map<std::string, std::string> to_metadata(const ImageClassifier& model, con
 
 Settings settings_from_metadata(const Metadata& m) {
   Settings s;
-  s.epochs = m.integer("epochs");
-  s.model = m.text("model");
+  s.epochs = m.integer("epochs", 1, 100000);
+  // "cnn" or "mlp": a file whose "model" is the family's own name ("classifier") or anything else is refused here,
+  // naming the file, not later by make_classifier.
+  s.model = m.choice("model", {"cnn", "mlp"});
   s.run = run_settings_from(m);
   return s;
 }

@@ -28,12 +28,13 @@ int64_t text_width(const std::string& text, int64_t pixel_height);
 // Throws std::runtime_error naming the packages to install when no font is found.
 void draw_text(Tensor& canvas, const std::string& text, int64_t x, int64_t y, int64_t pixel_height, float ink = 0.f);
 
+// (Each member has an initialiser, so `{.caption = "..."}` leaves the rest empty without a warning.)
 struct GridLabels {
-  std::string title;                       // one line above everything
-  std::vector<std::string> column_labels;  // above each column of the grid (fewer is fine)
-  std::vector<std::string> row_labels;     // left of each row of the grid (fewer is fine)
-  std::string caption;                     // one line below the grid
-  int64_t pixel_height = 14;               // the text's size
+  std::string title{};                       // one line above everything
+  std::vector<std::string> column_labels{};  // above each column of the grid (fewer is fine)
+  std::vector<std::string> row_labels{};     // left of each row of the grid (fewer is fine)
+  std::string caption{};                     // one line below the grid
+  int64_t pixel_height = 14;                 // the text's size
 };
 
 // The labels of a per_side x per_side grid that maps a square [-range, range]^2 (a 2-D latent space, say):

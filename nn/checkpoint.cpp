@@ -215,10 +215,11 @@ CheckpointInfo load_checkpoint(const std::string& path, const CheckpointParts& p
       throw std::runtime_error(fmt::format("load_checkpoint: {}: in the '{}*' entries: {}", path, prefix, e.what()));
     }
   };
+  // (Init-captures, not the bindings themselves: clang before 16, which `make fuzz` uses, cannot capture those.)
   for (const auto& [name, optimizer] : parts.optimizers)
-    check_part(prefix_of(kOptimizer, name), [&](const auto& s) { optimizer->check_state_dict(s); });
+    check_part(prefix_of(kOptimizer, name), [o = optimizer](const auto& s) { o->check_state_dict(s); });
   for (const auto& [name, ema] : parts.emas)
-    check_part(prefix_of(kEMA, name), [&](const auto& s) { ema->check_state_dict(s); });
+    check_part(prefix_of(kEMA, name), [e = ema](const auto& s) { e->check_state_dict(s); });
 
   std::vector<uint8_t> generator_state;
   if (parts.random_stream) {

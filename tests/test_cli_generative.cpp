@@ -55,7 +55,7 @@ TEST_F(GenerativeCommands, UsageMistakesExitTwoWithOneLine) {
   expect_one_line_error("interpolate vae --ckpt x.safetensors --out x.png --steps 1", 2, "--steps expects");
   expect_one_line_error("eval vae --ckpt x.safetensors -n 1", 2, "needs at least 2 images");
   expect_one_line_error("export --ckpt x.safetensors", 2, "--out FILE is required");
-  expect_one_line_error("sample gan --ckpt x.safetensors", 2, "unknown command 'sample gan'");
+  expect_one_line_error("sample flow --ckpt x.safetensors", 2, "unknown command 'sample flow'");
 }
 
 TEST_F(GenerativeCommands, MissingOrDamagedCheckpointsExitOne) {

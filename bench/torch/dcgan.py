@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""PyTorch twin of hundun's DCGAN (models/gan.h, `hundun train gan`), on Fashion-MNIST.
+
+    /usr/bin/python3 bench/torch/dcgan.py --epochs 1 --loss ns --threads 1 --seed 1
+
+The same networks, layer names (so state_dicts interchange), initialisation order (G first, then D, PyTorch's
+default init) and step as hundun, f = features (64), s = H/4 (7):
+  G  fc Linear(100 -> 2f*s*s), view [2f, s, s], bn0 BatchNorm2d(2f), ReLU,
+     up1 ConvTranspose2d(2f -> f, 4, 2, 1), bn1 BatchNorm2d(f), ReLU, up2 ConvTranspose2d(f -> 1, 4, 2, 1), Tanh
+  D  conv1 Conv2d(1 -> f, 4, 2, 1), LeakyReLU(0.2), conv2 Conv2d(f -> 2f, 4, 2, 1), bn2 BatchNorm2d(2f)
+     (not for WGAN-GP's critic), LeakyReLU(0.2), fc Linear(2f*s*s -> 1): a logit
+  Adam(2e-4, betas (0.5, 0.999)) for each, batch 64, pixels / 255 scaled to [-1, 1].
+One step (Goodfellow et al. 2014, Algorithm 1): z ~ N(0, I); the discriminator's loss on D(x) and D(G(z).detach()),
+backward, step; then (every n_critic-th step for WGAN-GP, else always) the generator's loss on D(G(z)) through the
+updated D, backward, step. The five losses are those of train_step in models/gan.cpp, formula for formula.
+
+Prints JSON lines: a "settings" line, then one per epoch with the mean D and G losses and the seconds the epoch
+took (wall and CPU). Threads as in vae.py: --threads sets torch's own, OpenBLAS sizes its own pool.
+"""
+import argparse
+import json
+
+import torch
+import torch.nn.functional as F
+from torch import nn, optim
+
+from blas import blas_settings
+from epoch import timed_epoch
+from fashion_mnist import load_split
+
+LOSSES = ["ns", "minimax", "lsgan", "hinge", "wgan-gp"]
+
+
+class GeneratorNet(nn.Module):
+    def __init__(self, latent_dim=100, features=64, channels=1, height=28, width=28):
+        super().__init__()
+        f, self.h, self.w = features, height // 4, width // 4
+        self.fc = nn.Linear(latent_dim, 2 * f * self.h * self.w)
+        self.bn0 = nn.BatchNorm2d(2 * f)
+        self.up1 = nn.ConvTranspose2d(2 * f, f, 4, 2, 1)
+        self.bn1 = nn.BatchNorm2d(f)
+        self.up2 = nn.ConvTranspose2d(f, channels, 4, 2, 1)
+
+    def forward(self, z):
+        x = self.fc(z).view(z.shape[0], -1, self.h, self.w)
+        x = F.relu(self.bn0(x))
+        x = F.relu(self.bn1(self.up1(x)))
+        return torch.tanh(self.up2(x))
+
+
+class Discriminator(nn.Module):
+    def __init__(self, features=64, channels=1, height=28, width=28, batchnorm=True):
+        super().__init__()
+        f = features
+        self.conv1 = nn.Conv2d(channels, f, 4, 2, 1)
+        self.conv2 = nn.Conv2d(f, 2 * f, 4, 2, 1)
+        self.bn2 = nn.BatchNorm2d(2 * f) if batchnorm else None  # the WGAN-GP critic has none
+        self.fc = nn.Linear(2 * f * (height // 4) * (width // 4), 1)
+
+    def forward(self, x):
+        x = F.leaky_relu(self.conv1(x), 0.2)
+        x = self.conv2(x)
+        if self.bn2 is not None:
+            x = self.bn2(x)
+        x = F.leaky_relu(x, 0.2)
+        return self.fc(x.flatten(1))
+
+
+class GAN(nn.Module):
+    """Both networks under the names hundun's checkpoints use: "generator.*", "discriminator.*"."""
+
+    def __init__(self, loss="ns", latent_dim=100, features=64, channels=1, height=28, width=28):
+        super().__init__()
+        self.loss, self.latent_dim = loss, latent_dim
+        self.generator = GeneratorNet(latent_dim, features, channels, height, width)
+        self.discriminator = Discriminator(features, channels, height, width, batchnorm=loss != "wgan-gp")
+
+
+def gradient_penalty(critic, real, fake, lam):
+    """lambda E[(||grad_x^ D(x^)||_2 - 1)^2], x^ = eps x + (1 - eps) G(z), eps ~ U[0, 1] per image."""
+    eps = torch.rand(real.shape[0], 1, 1, 1)
+    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    (g,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    norm = torch.sqrt(g.square().sum(dim=(1, 2, 3)) + 1e-12)
+    return lam * (norm - 1).square().mean()
+
+
+def discriminator_loss(loss, d_real, d_fake, D, real, fake, lam=10.0):
+    if loss in ("ns", "minimax"):
+        return (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+                + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+    if loss == "lsgan":
+        return 0.5 * (d_real - 1).square().mean() + 0.5 * d_fake.square().mean()
+    if loss == "hinge":
+        return F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+    return d_fake.mean() - d_real.mean() + gradient_penalty(D, real, fake, lam)
+
+
+def generator_loss(loss, d_fake):
+    if loss == "minimax":
+        return -F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
+    if loss == "ns":
+        return F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
+    if loss == "lsgan":
+        return 0.5 * (d_fake - 1).square().mean()
+    return -d_fake.mean()
+
+
+def train_step(gan, adam_d, adam_g, real, steps_done):
+    """One step of models/gan.cpp's train_step; returns (L_D, L_G)."""
+    G, D = gan.generator, gan.discriminator
+    n_critic = 5 if gan.loss == "wgan-gp" else 1
+    generator_steps = (steps_done + 1) % n_critic == 0
+    z = torch.randn(real.shape[0], gan.latent_dim)
+    with torch.set_grad_enabled(generator_steps):
+        fake = G(z)
+    d_real, d_fake = D(real), D(fake.detach())
+    loss_d = discriminator_loss(gan.loss, d_real, d_fake, D, real, fake.detach())
+    adam_d.zero_grad()
+    loss_d.backward()
+    adam_d.step()
+    if not generator_steps:  # a critic-only step reports -E[D(G(z))] before the critic's update, as hundun
+        return loss_d.item(), -d_fake.mean().item()
+    loss_g = generator_loss(gan.loss, D(fake))
+    adam_g.zero_grad()
+    loss_g.backward()
+    adam_g.step()
+    return loss_d.item(), loss_g.item()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--loss", choices=LOSSES, default="ns")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--train-size", type=int, default=0)
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    train_x = load_split("train")[0].reshape(-1, 1, 28, 28) * 2 - 1  # [0, 1] -> [-1, 1]
+    if args.train_size:
+        train_x = train_x[:args.train_size]
+    gan = GAN(args.loss)
+    adam_d = optim.Adam(gan.discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    adam_g = optim.Adam(gan.generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    print(json.dumps({"bench": "dcgan_epoch", "impl": "pytorch", "torch": torch.__version__, **blas_settings(),
+                      "threads": torch.get_num_threads(), "epochs": args.epochs, "loss": args.loss,
+                      "batch_size": args.batch_size, "seed": args.seed, "train_size": len(train_x)}), flush=True)
+    steps = [0]
+    g_sum = [0.0]
+
+    def step(idx):
+        real = train_x[idx]
+        loss_d, loss_g = train_step(gan, adam_d, adam_g, real, steps[0])
+        steps[0] += 1
+        g_sum[0] += loss_g * len(idx)
+        return loss_d * len(idx)
+
+    for epoch in range(1, args.epochs + 1):
+        g_sum[0] = 0.0
+        d_loss, seconds, cpu_seconds = timed_epoch(gan, len(train_x), args.batch_size, step)
+        print(json.dumps({"bench": "dcgan_epoch", "impl": "pytorch", "epoch": epoch, "d_loss": round(d_loss, 4),
+                          "g_loss": round(g_sum[0] / len(train_x), 4), "seconds": round(seconds, 3),
+                          "cpu_seconds": round(cpu_seconds, 3)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+// The `hundun` commands for the GAN (cli/gan/commands.cpp), run as the built binary: help, one-line errors and
+// their exit codes, the files a training run writes, sampling, an exact --resume, and a VAE checkpoint refused.
+// The runs that train use 128 Fashion-MNIST images (two steps an epoch), so they take seconds.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <regex>
+
+#include "cli_runner.h"
+#include "tensor/safetensors.h"
+
+namespace hd {
+
+using test::has_fashion_mnist;
+using test::read_text;
+using test::RunResult;
+
+class GanCommands : public test::HundunCommandTest {};  // tests/cli_runner.h: run, train, path
+
+static const std::string kSmall = "--train-size 128 --batch 64";
+
+TEST_F(GanCommands, HelpListsTheCommandsAndTheLosses) {
+  RunResult r = run("--help");
+  EXPECT_EQ(r.code, 0);
+  for (const char* name : {"train gan", "sample gan", "eval gan"}) EXPECT_NE(r.out.find(name), std::string::npos) << name;
+  r = run("train gan --help");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("--loss NAME"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("wgan-gp"), std::string::npos) << r.out;
+  EXPECT_EQ(run("sample gan --help").code, 0);
+}
+
+TEST_F(GanCommands, UsageMistakesExitTwoWithOneLine) {
+  expect_one_line_error("train gan --loss wasserstein", 2, "--loss expects one of ns, minimax, lsgan, hinge, wgan-gp");
+  expect_one_line_error("train gan --batch 0", 2, "--batch expects an integer from 1 to");
+  expect_one_line_error("sample gan --ckpt x.safetensors", 2, "--out PNG is required");
+}
+
+TEST_F(GanCommands, TrainingWritesCheckpointLogCurveAndSamplesAndSampleReadsIt) {
+  if (!has_fashion_mnist()) GTEST_FAIL() << "no Fashion-MNIST (make deps installs dataset-fashion-mnist)";
+  const std::string ckpt = train("g", "train gan --epochs 1", kSmall);
+  for (const char* file : {"checkpoint.safetensors", "log.jsonl", "loss.svg", "samples_epoch01.png"})
+    EXPECT_TRUE(std::filesystem::exists(path("g/") + file)) << file;
+  const std::string log = read_text(path("g/log.jsonl"));
+  EXPECT_NE(log.find("{\"epoch\":1,\"d_loss\":"), std::string::npos) << log;
+  RunResult r = run("sample gan -n 6 --ckpt " + ckpt + " --out " + path("s.png") + " --tensor " + path("s.safetensors"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const TensorFile samples = load_safetensors(path("s.safetensors"));
+  const Tensor& x = samples.tensors.at("samples");
+  EXPECT_EQ(x.shape(), (Shape{6, 1, 28, 28}));
+  for (float v : x.tolist()) ASSERT_TRUE(v >= 0.f && v <= 1.f) << v;
+}
+
+// Two epochs straight, or one and then --resume for the second: the same log (seconds aside) and the same weights.
+TEST_F(GanCommands, ResumeContinuesExactly) {
+  if (!has_fashion_mnist()) GTEST_FAIL() << "no Fashion-MNIST (make deps installs dataset-fashion-mnist)";
+  train("a", "train gan --epochs 2 --seed 3 --loss wgan-gp", kSmall);
+  const std::string b = train("b", "train gan --epochs 1 --seed 3 --loss wgan-gp", kSmall);
+  RunResult r = run("train gan --epochs 2 --out " + path("b") + " --resume " + b);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::regex seconds(",\"seconds\":[^}]*");
+  const std::string log_a = std::regex_replace(read_text(path("a/log.jsonl")), seconds, "");
+  const std::string log_b = std::regex_replace(read_text(path("b/log.jsonl")), seconds, "");
+  EXPECT_EQ(std::count(log_a.begin(), log_a.end(), '\n'), 2) << log_a;
+  EXPECT_EQ(log_a, log_b);
+  const TensorFile fa = load_safetensors(path("a/checkpoint.safetensors")), fb = load_safetensors(b);
+  ASSERT_EQ(fa.tensors.size(), fb.tensors.size());
+  for (const auto& [name, t] : fa.tensors) EXPECT_EQ(t.tolist(), fb.tensors.at(name).tolist()) << name;
+  EXPECT_TRUE(std::filesystem::exists(path("b/samples_epoch02.png")));
+  expect_one_line_error("train gan --epochs 3 --loss ns --out " + path("b") + " --resume " + b, 2,
+                        "--loss ns contradicts the checkpoint's wgan-gp");
+}
+
+TEST_F(GanCommands, AVaeCheckpointIsRefusedWithOneLine) {
+  if (!has_fashion_mnist()) GTEST_FAIL() << "no Fashion-MNIST (make deps installs dataset-fashion-mnist)";
+  const std::string vae = train("vae", "train vae --epochs 1", "--train-size 128 --test-size 64 --batch 64");
+  expect_one_line_error("sample gan --out " + path("s.png") + " --ckpt " + vae, 2,
+                        "holds a VAE, not a GAN: use 'hundun sample vae'");
+  expect_one_line_error("train gan --epochs 2 --resume " + vae, 2, "use 'hundun train vae'");
+  const std::string gan = train("g", "train gan --epochs 1", kSmall);
+  expect_one_line_error("sample vae --out " + path("s.png") + " --ckpt " + gan, 2,
+                        "holds a GAN, not a VAE: use 'hundun sample gan'");
+}
+
+}  // namespace hd

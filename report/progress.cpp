@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <stdexcept>
 
 namespace hd {
 
@@ -56,10 +57,23 @@ void Progress::set_epoch(int e) {
 }
 
 void Progress::update(int64_t step, float loss, int64_t samples_in_step) {
+  update(step, {{"loss", static_cast<double>(loss)}}, samples_in_step);
+}
+
+void Progress::update(int64_t step, const std::vector<std::pair<std::string, double>>& losses,
+                      int64_t samples_in_step) {
   step_ = step;
   ++steps_done_;
   samples_done_ += samples_in_step;
-  loss_ema_ = kLossBeta * loss_ema_ + (1 - kLossBeta) * loss;
+  if (loss_names_.empty())
+    for (const auto& named : losses) {
+      loss_names_.push_back(named.first);
+      loss_emas_.push_back(0);
+    }
+  if (losses.size() != loss_names_.size())
+    throw std::invalid_argument(fmt::format("Progress::update: {} losses given, {} at the first step", losses.size(),
+                                            loss_names_.size()));
+  for (size_t i = 0; i < losses.size(); ++i) loss_emas_[i] = kLossBeta * loss_emas_[i] + (1 - kLossBeta) * losses[i].second;
   ++loss_count_;
   dirty_ = true;
 
@@ -82,11 +96,12 @@ std::string Progress::line() const {
                                          : fmt::format("  epoch {}", epoch_ + 1);
   if (step_ >= 0) s += total_steps_ > 0 ? fmt::format("  step {}/{}", step_ + 1, total_steps_)
                                         : fmt::format("  step {}", step_ + 1);
-  if (loss_count_ > 0) {
-    // Bias-corrected EMA (as in Adam): without the division the first values lean towards 0.
-    double smoothed = loss_ema_ / (1 - std::pow(kLossBeta, static_cast<double>(loss_count_)));
-    s += fmt::format("  loss {:.4g}", smoothed);
-  }
+  if (loss_count_ > 0)
+    for (size_t i = 0; i < loss_names_.size(); ++i) {
+      // Bias-corrected EMA (as in Adam): without the division the first values lean towards 0.
+      double smoothed = loss_emas_[i] / (1 - std::pow(kLossBeta, static_cast<double>(loss_count_)));
+      s += fmt::format("  {} {:.4g}", loss_names_[i], smoothed);
+    }
   if (t > 0 && samples_done_ > 0) s += fmt::format("  {:.0f} samples/s", samples_done_ / t);
   s += "  elapsed " + format_duration(t);
   // ETA from the average step time so far, over the remaining steps of the run (or of this

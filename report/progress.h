@@ -1,6 +1,7 @@
 // progress.h — one line of training progress:
 //
 //   train  epoch 3/20  step 120/469  loss 0.4312  2210 samples/s  elapsed 1m05s  eta 8m40s
+//   train gan  epoch 1/5  step 40/938  D 0.6213  G 1.934  103 samples/s  elapsed 24.1s  eta 45m10s
 //
 // On a terminal the line is redrawn in place ('\r') at most 10 times a second and kept when an
 // epoch ends. In a log file or CI (output not a terminal) it prints a plain line every
@@ -18,6 +19,8 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace hd {
 
@@ -37,6 +40,8 @@ class Progress {
   // Call after each step. step counts from 0 within the epoch (shown as step + 1); loss enters an
   // exponential moving average; samples_in_step (the batch size) feeds samples/s.
   void update(int64_t step, float loss, int64_t samples_in_step);
+  // The same with several named losses (a GAN's D and G), each averaged on its own and shown by its name.
+  void update(int64_t step, const std::vector<std::pair<std::string, double>>& losses, int64_t samples_in_step);
   // Epochs count from 0 as well (shown as e + 1).
   void set_epoch(int e);
   // Prints the final line (with the total time) unless it would repeat the last one printed, and
@@ -65,7 +70,8 @@ class Progress {
   int epoch_ = -1;                  // -1: set_epoch never called, no epoch shown
   int64_t step_ = -1;               // last step reported in this epoch
   int64_t steps_done_ = 0, samples_done_ = 0;  // over the whole run
-  double loss_ema_ = 0;             // biased EMA; divided by 1 - beta^t when shown
+  std::vector<std::string> loss_names_;  // in the order of the first update
+  std::vector<double> loss_emas_;         // biased EMAs; divided by 1 - beta^t when shown
   int64_t loss_count_ = 0;
   bool line_open_ = false;          // a terminal line without its '\n' yet
   bool dirty_ = false;              // updates not shown yet

@@ -54,6 +54,19 @@ TEST_F(ProgressTest, ShowsEpochStepLossSpeedElapsedAndEta) {
   EXPECT_EQ(p.line(), "train  epoch 1/2  step 50/100  loss 2  640 samples/s  elapsed 5.0s  eta 15s");
 }
 
+// A GAN's step has two losses: each is averaged on its own and shown by its name, in the order given.
+TEST_F(ProgressTest, ShowsSeveralNamedLosses) {
+  hd::Progress p("train gan", 10, 1, file_, 5.0);
+  attach(p);
+  p.set_epoch(0);
+  for (int64_t step = 0; step < 4; ++step) {
+    now_ += 1.0;
+    p.update(step, {{"D", 0.5}, {"G", 2.0}}, 64);
+  }
+  EXPECT_EQ(p.line(), "train gan  epoch 1/1  step 4/10  D 0.5  G 2  64 samples/s  elapsed 4.0s  eta 6.0s");
+  EXPECT_THROW(p.update(4, {{"D", 0.5}}, 64), std::invalid_argument);  // the same losses every step
+}
+
 TEST_F(ProgressTest, PlainModePrintsALineEveryIntervalAndOneAtFinish) {
   hd::Progress p("fit", 10, 0, file_, 5.0);  // a tmpfile is not a terminal: plain lines
   attach(p);

@@ -80,7 +80,7 @@ void run_training(const TrainLoop& loop, DataLoader& loader) {
       }
       examples += x.size(0);
       if (loop.after_step) loop.after_step(losses);
-      if (progress) progress->update(step, losses.empty() ? 0.f : static_cast<float>(losses[0].second), x.size(0));
+      if (progress) progress->update(step, losses, x.size(0));
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (progress) progress->finish();

@@ -26,8 +26,8 @@
 
 namespace hd {
 
-// A step's losses by name, each per example (e.g. {{"loss", 243.1}}, or {{"D", 0.62}, {"G", 1.93}}). The first is
-// the one the progress line shows.
+// A step's losses by name, each per example (e.g. {{"loss", 243.1}}, or {{"D", 0.62}, {"G", 1.93}}); the progress
+// line shows each by its name.
 using StepLosses = std::vector<std::pair<std::string, double>>;
 
 struct EpochResult {

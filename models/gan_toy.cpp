@@ -1,0 +1,195 @@
+#include "models/gan_toy.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <limits>
+#include <numbers>
+#include <stdexcept>
+
+#include "autograd/activation.h"
+#include "autograd/reduction.h"
+#include "autograd/shape.h"
+
+namespace hd::gan {
+
+// --- the mixtures ---
+
+ToyMixture ring_mixture() {
+  ToyMixture m{"ring", {}, 0.01};
+  for (int k = 0; k < 8; ++k) {
+    const double angle = 2 * std::numbers::pi * k / 8;
+    m.means.push_back({std::cos(angle), std::sin(angle)});
+  }
+  return m;
+}
+
+ToyMixture grid_mixture() {
+  ToyMixture m{"grid", {}, 0.05};
+  for (int i = -2; i <= 2; ++i)
+    for (int j = -2; j <= 2; ++j) m.means.push_back({2.0 * i, 2.0 * j});
+  return m;
+}
+
+ToyMixture toy_mixture(const std::string& name) {
+  if (name == "ring") return ring_mixture();
+  if (name == "grid") return grid_mixture();
+  throw std::invalid_argument("gan: unknown toy mixture '" + name + "', expected ring or grid");
+}
+
+Tensor sample_mixture(const ToyMixture& mixture, int64_t n, Generator& rng) {
+  if (n < 0 || mixture.means.empty())
+    throw std::invalid_argument(fmt::format("sample_mixture: need n >= 0 and at least one mode, got n = {}, {} modes",
+                                            n, mixture.means.size()));
+  std::vector<int64_t> mode(static_cast<size_t>(n));
+  rng.fill_randint(mode.data(), n, 0, static_cast<int64_t>(mixture.means.size()));  // k ~ U{0..K-1}
+  Tensor x = normal({n, 2}, 0.0, mixture.std, rng);                                   // N(0, std^2 I)
+  for (int64_t i = 0; i < n; ++i) {
+    x.data()[2 * i] += static_cast<float>(mixture.means[mode[i]].first);
+    x.data()[2 * i + 1] += static_cast<float>(mixture.means[mode[i]].second);
+  }
+  return x;
+}
+
+// --- the metrics (VEEGAN section 5.1, PacGAN Table 1) ---
+
+ModeMetrics mode_metrics(const ToyMixture& mixture, const Tensor& samples) {
+  if (samples.dim() != 2 || samples.size(1) != 2)
+    throw std::invalid_argument("mode_metrics: samples must be [N, 2], got " + shape_str(samples.shape()));
+  const int64_t K = static_cast<int64_t>(mixture.means.size()), n = samples.size(0);
+  ModeMetrics m;
+  m.modes = K;
+  m.counts.assign(static_cast<size_t>(K), 0);
+  const Tensor& x = samples;
+  int64_t good = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double px = x.data()[2 * i], py = x.data()[2 * i + 1];
+    int64_t nearest = 0;
+    double best = std::numeric_limits<double>::infinity();
+    for (int64_t k = 0; k < K; ++k) {
+      const double dx = px - mixture.means[k].first, dy = py - mixture.means[k].second, d = dx * dx + dy * dy;
+      if (d < best) best = d, nearest = k;
+    }
+    if (std::sqrt(best) < 3 * mixture.std) ++m.counts[nearest], ++good;  // high quality: within 3 std
+  }
+  for (int64_t c : m.counts) m.modes_covered += c > 0;
+  m.high_quality = n > 0 ? static_cast<double>(good) / static_cast<double>(n) : 0.0;
+  if (good == 0) {
+    m.reverse_kl = std::numeric_limits<double>::infinity();
+    return m;
+  }
+  for (int64_t c : m.counts) {  // KL(p || u) = sum_k p_k log(p_k / (1/K)), empty modes adding 0
+    const double p = static_cast<double>(c) / static_cast<double>(good);
+    if (p > 0) m.reverse_kl += p * std::log(p * static_cast<double>(K));
+  }
+  return m;
+}
+
+// --- the networks ---
+
+Maxout::Maxout(int64_t in, int64_t out, int64_t k, Generator& rng) : in_features(in), out_features(out), pieces(k) {
+  linear = register_module("linear", std::make_shared<Linear>(in, out * k, rng));
+}
+
+Variable Maxout::forward(const Variable& x) {
+  const Variable pieces_of_units = reshape((*linear)(x), {x.size(0), out_features, pieces});  // [B, out, k]
+  return max(pieces_of_units, {2});                                                           // [B, out]
+}
+
+std::string Maxout::describe() const {
+  return fmt::format("Maxout({} -> {}, pieces={})", in_features, out_features, pieces);
+}
+
+ToyGenerator::ToyGenerator(const ToyGanOptions& o, Generator& rng) {
+  hidden = register_module("hidden", std::make_shared<Sequential>());
+  int64_t width = o.latent_dim;
+  for (int64_t l = 0; l < o.g_layers; ++l) {  // no bias: the BatchNorm after it has its own
+    hidden->add(std::make_shared<Linear>(width, o.g_hidden, /*bias=*/false, rng));
+    hidden->add(std::make_shared<BatchNorm1d>(o.g_hidden));
+    hidden->add(std::make_shared<ReLU>());
+    width = o.g_hidden;
+  }
+  out = register_module("out", std::make_shared<Linear>(width, 2, rng));
+}
+
+Variable ToyGenerator::forward(const Variable& z) { return (*out)((*hidden)(z)); }  // [B, 2], unbounded
+
+std::string ToyGenerator::describe() const { return "gan::ToyGenerator (PacGAN's MLP)"; }
+
+ToyDiscriminator::ToyDiscriminator(const ToyGanOptions& o, Generator& rng) {
+  hidden = register_module("hidden", std::make_shared<Sequential>());
+  int64_t width = 2 * o.pack;  // m samples side by side
+  for (int64_t l = 0; l < o.d_layers; ++l) {
+    hidden->add(std::make_shared<Maxout>(width, o.d_hidden, o.maxout_pieces, rng));
+    width = o.d_hidden;
+  }
+  out = register_module("out", std::make_shared<Linear>(width, 1, rng));
+}
+
+Variable ToyDiscriminator::forward(const Variable& packed) { return (*out)((*hidden)(packed)); }  // [B/m, 1]
+
+std::string ToyDiscriminator::describe() const { return "gan::ToyDiscriminator (PacGAN's maxout MLP)"; }
+
+Variable pack(const Variable& samples, int64_t m) {
+  const int64_t batch = samples.size(0), dim = samples.size(1);
+  if (m < 1 || batch % m != 0)
+    throw std::invalid_argument(fmt::format("--pack {} does not divide the batch of {} samples", m, batch));
+  return reshape(samples, {batch / m, m * dim});
+}
+
+ToyGAN::ToyGAN(ToyGanOptions o, Generator& rng) : options(o) {
+  if (options.pack < 1 || options.pack > 16)
+    throw std::invalid_argument(fmt::format("--pack must be from 1 to 16, got {}", options.pack));
+  if (options.loss == GanLoss::WassersteinGP)
+    throw std::invalid_argument("gan: the 2-D toy GAN takes ns, minimax, lsgan or hinge, not wgan-gp");
+  generator = register_module("generator", std::make_shared<ToyGenerator>(options, rng));
+  discriminator = register_module("discriminator", std::make_shared<ToyDiscriminator>(options, rng));
+}
+
+Tensor ToyGAN::sample(int64_t n, Generator& rng) {
+  NoGradGuard no_grad;
+  const bool was_training = generator->is_training();
+  generator->eval();
+  Tensor x = (*generator)(randn({n, options.latent_dim}, rng)).data();
+  generator->train(was_training);
+  return x;
+}
+
+std::string ToyGAN::describe() const {
+  return fmt::format("toy GAN (G 2 -> {}x{} -> 2, D {}x{} maxout({}) -> 1, pack {}, loss {})", options.g_layers,
+                     options.g_hidden, options.d_layers, options.d_hidden, options.maxout_pieces, options.pack,
+                     loss_name(options.loss));
+}
+
+// --- Algorithm 1, with packing ---
+
+AdversarialLosses train_step(ToyGAN& gan, Adam& adam_d, Adam& adam_g, const Tensor& real, Generator& rng) {
+  ToyGenerator& G = *gan.generator;
+  ToyDiscriminator& D = *gan.discriminator;
+  const GanLoss loss = gan.options.loss;
+  const int64_t m = gan.options.pack;
+  const Variable x(real);  // x ~ data, [B, 2]
+  AdversarialLosses out;
+
+  // --- discriminator step: D judges packs of m real samples against packs of m fakes; G(z) held fixed ---
+  const Variable fake = G(randn({x.size(0), gan.options.latent_dim}, rng));  // G(z), z ~ N(0, I): [B, 2]
+  const Variable d_real = D(pack(x, m)), d_fake = D(pack(fake.detach(), m));  // [B/m, 1] each
+  const Variable loss_d = discriminator_loss(loss, d_real, d_fake);          // models/gan.cpp's formulas
+  adam_d.zero_grad();
+  loss_d.backward();
+  adam_d.step();
+  out.discriminator = loss_d.item();
+  out.d_real = mean(d_real.detach()).item();
+  out.d_fake = mean(d_fake.detach()).item();
+
+  // --- generator step: G learns to fool the updated D with its packs; only G's weights change ---
+  const Variable loss_g = generator_loss(loss, D(pack(fake, m)));
+  adam_g.zero_grad();
+  loss_g.backward();
+  adam_g.step();
+  out.generator = loss_g.item();
+  out.generator_stepped = true;
+  return out;
+}
+
+}  // namespace hd::gan

@@ -36,6 +36,25 @@ TEST_F(GanCommands, UsageMistakesExitTwoWithOneLine) {
   expect_one_line_error("sample gan --ckpt x.safetensors", 2, "--out PNG is required");
 }
 
+// The 2-D toy (cli/gan/toy.cpp): a short run prints the mode metrics and writes one scatter plot per evaluation.
+TEST_F(GanCommands, ToyRunPrintsModeMetricsAndWritesScatterPlots) {
+  RunResult r = run("train gan --toy grid --pack 2 --steps 4 --every 2 --batch 20 --out " + path("toy"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("modes "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/25  high quality"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("samples_step*.svg"), std::string::npos) << r.out;
+  for (const char* file : {"samples_step000002.svg", "samples_step000004.svg", "metrics.jsonl"})
+    EXPECT_TRUE(std::filesystem::exists(path("toy/") + file)) << file;
+  EXPECT_NE(read_text(path("toy/metrics.jsonl")).find("{\"step\":4,\"modes_covered\":"), std::string::npos);
+  EXPECT_NE(read_text(path("toy/samples_step000004.svg")).find("mode centres"), std::string::npos);
+}
+
+TEST_F(GanCommands, ToyUsageMistakesExitTwoWithOneLine) {
+  expect_one_line_error("train gan --toy grid --pack 3 --batch 100", 2, "--pack 3 does not divide --batch 100");
+  expect_one_line_error("train gan --toy spiral", 2, "--toy expects one of ring, grid");
+  expect_one_line_error("train gan --toy ring --loss wgan-gp", 2, "--loss expects one of ns, minimax, lsgan, hinge");
+}
+
 TEST_F(GanCommands, TrainingWritesCheckpointLogCurveAndSamplesAndSampleReadsIt) {
   if (!has_fashion_mnist()) GTEST_FAIL() << "no Fashion-MNIST (make deps installs dataset-fashion-mnist)";
   const std::string ckpt = train("g", "train gan --epochs 1", kSmall);

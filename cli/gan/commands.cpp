@@ -16,10 +16,12 @@
 // restored, and the data loader's finished epochs drawn and discarded.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "cli/args.h"
 #include "cli/command.h"
+#include "cli/gan/toy.h"
 #include "cli/image_commands.h"
 #include "cli/model_files.h"
 #include "cli/paths.h"
@@ -102,10 +104,13 @@ ArgParser make_parser() {
   args.option("--out", "DIR", "where the checkpoint, log and pictures go", "out/gan");
   args.option("--resume", "CKPT", "continue the run saved in this checkpoint");
   args.option("--train-size", "N", "train on the first N training images only, 0 for all", "0");
+  args.option("--toy", "NAME", "train the 2-D toy GAN on ring or grid instead (mode collapse; see --toy ring --help)");
   return args;
 }
 
 int train(const std::vector<std::string>& words) {
+  // --toy ring|grid: the 2-D mixtures of cli/gan/toy.cpp, with flags of their own.
+  if (std::find(words.begin(), words.end(), "--toy") != words.end()) return train_toy_gan(words);
   ArgParser args = make_parser();
   if (parse_or_print_help(args, words)) return 0;
   RunSettings run;
@@ -222,7 +227,7 @@ int train(const std::vector<std::string>& words) {
 
 const bool registered =
     register_family({"gan", "a GAN", {}, [](const std::string& path) { return std::shared_ptr<Module>(gan::load_gan(path)); }}) &&
-    register_command({"train gan", "train the DCGAN on Fashion-MNIST (--loss ns|minimax|lsgan|hinge|wgan-gp)", train}) &&
+    register_command({"train gan", "train the DCGAN on Fashion-MNIST (--loss ns|minimax|lsgan|hinge|wgan-gp), or --toy ring|grid", train}) &&
     register_sample_command({"gan", "new images from a GAN: z ~ N(0, I) through the generator",
                              "Passes N draws z ~ N(0, I) through the generator network of a checkpoint of\n"
                              "'hundun train gan' (one pass each: the GAN's one-step generation).",

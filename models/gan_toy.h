@@ -10,8 +10,9 @@
 //   G: z ~ N(0, I_2) -> 4 x [Linear(400, no bias), BatchNorm1d, ReLU] -> Linear(2)
 //   D: x -> 3 x [maxout Linear(200 x 5 pieces)] -> Linear(1), a logit; no BatchNorm
 //   Adam lr 1e-4, beta1 0.8, 100 packs a batch.
-// (hundun keeps PyTorch's default initialisation rather than the paper's N(0, 0.02), and trains for thousands of
-// steps, not the paper's 400 epochs of 1,000.)
+// (hundun keeps PyTorch's default initialisation rather than the paper's N(0, 0.02). ToyGanOptions has the paper's
+// widths; `hundun train gan --toy` defaults to G 4 x 128 and D 3 x 64 maxout, and 1,000 steps rather than the paper's
+// 400 epochs of 1,000, so that a run takes under a minute on two cores: --g-hidden 400 --d-hidden 200 for the paper's.)
 //
 // The game is Algorithm 1 of models/gan.h, with its losses (gan::discriminator_loss, gan::generator_loss) on these
 // networks' logits. The remedy is PacGAN's packing: the discriminator judges m samples at once, concatenated,

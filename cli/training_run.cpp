@@ -36,6 +36,15 @@ RunSettings run_settings_from(const Metadata& m) {
 
 // --------------------------------------------------------------------------------- history
 
+std::string epoch_records_text(const std::vector<std::vector<double>>& records) {
+  std::string text;
+  for (const std::vector<double>& record : records) {
+    for (size_t i = 0; i < record.size(); ++i) text += (i == 0 ? "" : " ") + fmt::format("{}", record[i]);
+    text += ';';
+  }
+  return text;
+}
+
 std::vector<std::vector<double>> epoch_records_from(const Metadata& m, size_t fields) {
   std::vector<std::vector<double>> records;
   std::istringstream epochs(m.text("history_epochs"));

@@ -35,6 +35,8 @@ RunSettings run_settings_from(const Metadata& metadata);
 
 // "history_epochs": the numbers of each record, `fields` of them (a record with fewer is damaged).
 std::vector<std::vector<double>> epoch_records_from(const Metadata& metadata, size_t fields);
+// The other way: "1 243.1 240.2;2 ...;" for metadata "history_epochs", a record's numbers in the order given.
+std::string epoch_records_text(const std::vector<std::vector<double>>& records);
 // "history_step_losses", written with 5 significant digits; and back.
 std::string step_losses_text(const std::vector<double>& losses);
 std::vector<double> step_losses_from(const Metadata& metadata);

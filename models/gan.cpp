@@ -195,6 +195,13 @@ Variable generator_loss(GanLoss loss, const Variable& d_fake) {
   throw std::logic_error("generator_loss: unknown loss");
 }
 
+double descend(Adam& optimizer, const Variable& loss) {
+  optimizer.zero_grad();
+  loss.backward();
+  optimizer.step();
+  return loss.item();
+}
+
 AdversarialLosses train_step(GAN& gan, Adam& adam_d, Adam& adam_g, const Tensor& real, Generator& rng) {
   GeneratorNet& G = *gan.generator;
   Discriminator& D = *gan.discriminator;
@@ -218,10 +225,7 @@ AdversarialLosses train_step(GAN& gan, Adam& adam_d, Adam& adam_g, const Tensor&
     const Tensor eps = rand({batch, 1, 1, 1}, rng);  // eps ~ U[0, 1] per image
     loss_d = loss_d + gradient_penalty(D, x.data(), fake.data(), eps, gan.options.gp_lambda);
   }
-  adam_d.zero_grad();
-  loss_d.backward();
-  adam_d.step();
-  out.discriminator = loss_d.item();
+  out.discriminator = descend(adam_d, loss_d);
   out.d_real = mean(d_real.detach()).item();
   out.d_fake = mean(d_fake.detach()).item();
   if (!generator_steps) {
@@ -231,10 +235,7 @@ AdversarialLosses train_step(GAN& gan, Adam& adam_d, Adam& adam_g, const Tensor&
 
   // --- generator step: G learns to fool the updated D; only G's weights change ---
   const Variable loss_g = generator_loss(loss, D(fake));
-  adam_g.zero_grad();
-  loss_g.backward();
-  adam_g.step();
-  out.generator = loss_g.item();
+  out.generator = descend(adam_g, loss_g);
   out.generator_stepped = true;
   return out;
 }

@@ -126,6 +126,10 @@ Variable gradient_penalty(Discriminator& critic, const Tensor& real, const Tenso
 Variable discriminator_loss(GanLoss loss, const Variable& d_real, const Variable& d_fake);
 Variable generator_loss(GanLoss loss, const Variable& d_fake);
 
+// One player's move: zero its gradients, backpropagate its loss, one Adam step on its own parameters
+// (theta <- theta - Adam(dL/dtheta)); returns the loss's value.
+double descend(Adam& optimizer, const Variable& loss);
+
 // One step of the game on a batch, as the progress line and the log report it.
 struct AdversarialLosses {
   double discriminator = 0;  // L_D of the discriminator step (the WGAN-GP penalty included)

@@ -175,19 +175,13 @@ AdversarialLosses train_step(ToyGAN& gan, Adam& adam_d, Adam& adam_g, const Tens
   const Variable fake = G(randn({x.size(0), gan.options.latent_dim}, rng));  // G(z), z ~ N(0, I): [B, 2]
   const Variable d_real = D(pack(x, m)), d_fake = D(pack(fake.detach(), m));  // [B/m, 1] each
   const Variable loss_d = discriminator_loss(loss, d_real, d_fake);          // models/gan.cpp's formulas
-  adam_d.zero_grad();
-  loss_d.backward();
-  adam_d.step();
-  out.discriminator = loss_d.item();
+  out.discriminator = descend(adam_d, loss_d);
   out.d_real = mean(d_real.detach()).item();
   out.d_fake = mean(d_fake.detach()).item();
 
   // --- generator step: G learns to fool the updated D with its packs; only G's weights change ---
   const Variable loss_g = generator_loss(loss, D(pack(fake, m)));
-  adam_g.zero_grad();
-  loss_g.backward();
-  adam_g.step();
-  out.generator = loss_g.item();
+  out.generator = descend(adam_g, loss_g);
   out.generator_stepped = true;
   return out;
 }

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <regex>
 #include <string>
 
 #include "data/fashion_mnist.h"
@@ -30,6 +31,18 @@ inline std::string read_text(const std::string& path) {
   std::stringstream s;
   s << f.rdbuf();
   return s.str();
+}
+
+// A run's log.jsonl without its "seconds" fields: what a resumed run must repeat exactly (time may differ).
+inline std::string log_without_seconds(const std::string& path) {
+  return std::regex_replace(read_text(path), std::regex(",\"seconds\":[^}]*"), "");
+}
+
+// Two runs' logs agree line for line, and hold `epochs` lines.
+inline void expect_same_log(const std::string& log_a, const std::string& log_b, int64_t epochs) {
+  const std::string a = log_without_seconds(log_a), b = log_without_seconds(log_b);
+  EXPECT_EQ(std::count(a.begin(), a.end(), '\n'), epochs) << a;
+  EXPECT_EQ(a, b);
 }
 
 // The runs that train need the real data set (in its default folder).

@@ -8,6 +8,7 @@
 #include "tensor/elementwise.h"
 #include "tensor/random.h"
 #include "tensor/safetensors.h"
+#include "model_file.h"
 
 namespace hd {
 
@@ -123,16 +124,7 @@ TEST(Autoencoder, WrongShapesNameTheModelAndShapes) {
   EXPECT_NE(e.find("got [2, 3, 28, 28]"), std::string::npos) << e;
 }
 
-// A checkpoint file of zero tensors with these shapes ("model." prefixed) and metadata, in /tmp; returns its path.
-static std::string write_model_file(const std::string& name, const std::map<std::string, Shape>& shapes,
-                                    const std::map<std::string, std::string>& metadata) {
-  TensorFile file;
-  for (const auto& [tensor, shape] : shapes) file.tensors["model." + tensor] = Tensor::zeros(shape);
-  file.metadata = metadata;
-  const std::string path = "/tmp/hundun_" + std::to_string(::getpid()) + "_" + name;
-  save_safetensors(path, file);
-  return path;
-}
+using test::write_model_file;
 
 // The same for the conv autoencoder, which halves the image twice.
 TEST(Autoencoder, LoadingAnImageShapeTheConvArchitectureCannotHalveNamesTheFile) {

@@ -16,6 +16,7 @@
 #include "tensor/random.h"
 #include "tensor/reduce.h"
 #include "tensor/safetensors.h"
+#include "model_file.h"
 
 namespace hd {
 
@@ -146,16 +147,7 @@ TEST(Classifier, SmallMLPLearnsFashionMNIST) {
   EXPECT_EQ(optimizer.steps_taken(), 2 * 63);  // ceil(2000 / 32) steps per epoch
 }
 
-// A checkpoint file of zero tensors with these shapes ("model." prefixed) and metadata, in /tmp; returns its path.
-static std::string write_model_file(const std::string& name, const std::map<std::string, Shape>& shapes,
-                                    const std::map<std::string, std::string>& metadata) {
-  TensorFile file;
-  for (const auto& [tensor, shape] : shapes) file.tensors["model." + tensor] = Tensor::zeros(shape);
-  file.metadata = metadata;
-  const std::string path = "/tmp/hundun_" + std::to_string(::getpid()) + "_" + name;
-  save_safetensors(path, file);
-  return path;
-}
+using test::write_model_file;
 
 // An image_shape the CNN's poolings cannot take (2x2: its fc1.weight [128, 0] holds no bytes, so the file agrees) is
 // an error naming the file, not the constructor's, naming none.

@@ -127,6 +127,7 @@ TEST(Args, HelpWinsOverEverythingElse) {
 
 using test::has_fashion_mnist;
 using test::read_text;
+using test::expect_same_log;
 using test::RunResult;
 using HundunBinary = test::HundunCommandTest;  // tests/cli_runner.h
 
@@ -180,11 +181,7 @@ TEST_F(HundunBinary, ResumeContinuesExactly) {
   r = run("train classifier --out " + b + " --resume " + b + "/checkpoint.safetensors");
   ASSERT_EQ(r.code, 0) << r.err;
 
-  const std::regex seconds(",\"seconds\":[^}]*");
-  std::string log_a = std::regex_replace(read_text(a + "/log.jsonl"), seconds, "");
-  std::string log_b = std::regex_replace(read_text(b + "/log.jsonl"), seconds, "");
-  EXPECT_EQ(std::count(log_a.begin(), log_a.end(), '\n'), 2) << log_a;
-  EXPECT_EQ(log_a, log_b);
+  expect_same_log(a + "/log.jsonl", b + "/log.jsonl", 2);
 
   // A flag contradicting the checkpoint is refused; eval reads the architecture from it.
   expect_one_line_error("train classifier --batch 32 --out " + b + " --resume " + b +

@@ -15,6 +15,7 @@
 #include "tensor/elementwise.h"
 #include "tensor/random.h"
 #include "tensor/safetensors.h"
+#include "model_file.h"
 
 namespace hd {
 
@@ -250,16 +251,7 @@ TEST(VAE, WrongShapesNameTheModelAndShapes) {
   EXPECT_NE(e.find("interpolate expects one 1x28x28 image each"), std::string::npos) << e;
 }
 
-// A checkpoint file of zero tensors with these shapes ("model." prefixed) and metadata, in /tmp; returns its path.
-static std::string write_model_file(const std::string& name, const std::map<std::string, Shape>& shapes,
-                                    const std::map<std::string, std::string>& metadata) {
-  TensorFile file;
-  for (const auto& [tensor, shape] : shapes) file.tensors["model." + tensor] = Tensor::zeros(shape);
-  file.metadata = metadata;
-  const std::string path = "/tmp/hundun_" + std::to_string(::getpid()) + "_" + name;
-  save_safetensors(path, file);
-  return path;
-}
+using test::write_model_file;
 
 // A Gaussian decoder's sigma comes from the file: zero, negative or not finite is an error naming the file (it was the
 // VAE constructor's "sigma must be positive", naming none; found by fuzz/fuzz_checkpoint.cpp's check that every error

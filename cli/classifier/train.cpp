@@ -95,10 +95,10 @@ std::map<std::string, std::string> to_metadata(const ImageClassifier& model, con
   std::map<std::string, std::string> m = model.options.to_metadata();  // "trained_by", "model" (cnn or mlp), ...
   m["epochs"] = std::to_string(s.epochs);
   add_run_settings(s.run, m);
-  std::string epochs;
-  for (const EpochRecord& r : h.epochs)  // "epoch train_loss test_loss test_accuracy seconds;" per epoch
-    epochs += fmt::format("{} {} {} {} {};", r.epoch, r.train_loss, r.test_loss, r.test_accuracy, r.seconds);
-  m["history_epochs"] = epochs;
+  std::vector<std::vector<double>> epochs;  // epoch, train_loss, test_loss, test_accuracy, seconds
+  for (const EpochRecord& r : h.epochs)
+    epochs.push_back({static_cast<double>(r.epoch), r.train_loss, r.test_loss, r.test_accuracy, r.seconds});
+  m["history_epochs"] = epoch_records_text(epochs);
   m["history_step_losses"] = step_losses_text(h.step_losses);
   return m;
 }

@@ -112,14 +112,10 @@ std::string jsonl(const History& history, bool has_kl) {
 
 std::map<std::string, std::string> to_metadata(const EncoderDecoderModel& model, const RunSettings& run,
                                                const History& h) {
-  std::map<std::string, std::string> m = model.metadata();
-  add_run_settings(run, m);
   std::vector<std::vector<double>> epochs;  // epoch, train, test, test_reconstruction, test_kl, seconds
   for (const EpochRecord& r : h.epochs)
     epochs.push_back({static_cast<double>(r.epoch), r.train_loss, r.test_loss, r.test_reconstruction, r.test_kl, r.seconds});
-  m["history_epochs"] = epoch_records_text(epochs);
-  m["history_step_losses"] = step_losses_text(h.step_losses);
-  return m;
+  return training_metadata(model.metadata(), run, epochs, h.step_losses);
 }
 
 History history_from_metadata(const Metadata& m) {

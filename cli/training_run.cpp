@@ -45,6 +45,15 @@ std::string epoch_records_text(const std::vector<std::vector<double>>& records) 
   return text;
 }
 
+std::map<std::string, std::string> training_metadata(std::map<std::string, std::string> m, const RunSettings& run,
+                                                     const std::vector<std::vector<double>>& epochs,
+                                                     const std::vector<double>& step_losses) {
+  add_run_settings(run, m);
+  m["history_epochs"] = epoch_records_text(epochs);
+  m["history_step_losses"] = step_losses_text(step_losses);
+  return m;
+}
+
 std::vector<std::vector<double>> epoch_records_from(const Metadata& m, size_t fields) {
   std::vector<std::vector<double>> records;
   std::istringstream epochs(m.text("history_epochs"));

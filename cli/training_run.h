@@ -37,6 +37,12 @@ RunSettings run_settings_from(const Metadata& metadata);
 std::vector<std::vector<double>> epoch_records_from(const Metadata& metadata, size_t fields);
 // The other way: "1 243.1 240.2;2 ...;" for metadata "history_epochs", a record's numbers in the order given.
 std::string epoch_records_text(const std::vector<std::vector<double>>& records);
+// What a training checkpoint's metadata holds: the model's own, the run's settings, and its history (one record of
+// numbers per epoch, the loss of every step).
+std::map<std::string, std::string> training_metadata(std::map<std::string, std::string> model_metadata,
+                                                     const RunSettings& run,
+                                                     const std::vector<std::vector<double>>& epochs,
+                                                     const std::vector<double>& step_losses);
 // "history_step_losses", written with 5 significant digits; and back.
 std::string step_losses_text(const std::vector<double>& losses);
 std::vector<double> step_losses_from(const Metadata& metadata);

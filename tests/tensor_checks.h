@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -12,6 +13,9 @@
 #include "tensor/tensor.h"
 
 namespace hd::test {
+
+inline const float kNaN = std::numeric_limits<float>::quiet_NaN();
+inline const float kInf = std::numeric_limits<float>::infinity();
 
 // Expects f to throw std::invalid_argument whose message contains every fragment.
 inline void expect_invalid(const std::function<void()>& f, const std::vector<std::string>& fragments) {

@@ -17,10 +17,9 @@ namespace {
 
 using test::expect_invalid;
 using test::expect_values;
+using test::kInf;
+using test::kNaN;
 using test::pattern;
-
-const float kNaN = std::numeric_limits<float>::quiet_NaN();
-const float kInf = std::numeric_limits<float>::infinity();
 
 // --- broadcasting ---
 

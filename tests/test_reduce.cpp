@@ -18,10 +18,9 @@ namespace {
 
 using test::expect_invalid;
 using test::expect_values;
+using test::kInf;
+using test::kNaN;
 using test::pattern;
-
-const float kNaN = std::numeric_limits<float>::quiet_NaN();
-const float kInf = std::numeric_limits<float>::infinity();
 
 // [[1, 2, 3], [4, 5, 6]]
 Tensor m23() { return Tensor::from({2, 3}, {1, 2, 3, 4, 5, 6}); }

@@ -94,13 +94,10 @@ std::string jsonl(const History& history) {
 std::map<std::string, std::string> to_metadata(const ImageClassifier& model, const Settings& s, const History& h) {
   std::map<std::string, std::string> m = model.options.to_metadata();  // "trained_by", "model" (cnn or mlp), ...
   m["epochs"] = std::to_string(s.epochs);
-  add_run_settings(s.run, m);
   std::vector<std::vector<double>> epochs;  // epoch, train_loss, test_loss, test_accuracy, seconds
   for (const EpochRecord& r : h.epochs)
     epochs.push_back({static_cast<double>(r.epoch), r.train_loss, r.test_loss, r.test_accuracy, r.seconds});
-  m["history_epochs"] = epoch_records_text(epochs);
-  m["history_step_losses"] = step_losses_text(h.step_losses);
-  return m;
+  return training_metadata(m, s.run, epochs, h.step_losses);
 }
 
 Settings settings_from_metadata(const Metadata& m) {

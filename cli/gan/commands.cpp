@@ -59,14 +59,11 @@ std::string jsonl(const History& h) {
 }
 
 std::map<std::string, std::string> to_metadata(const gan::GAN& model, const RunSettings& run, const History& h) {
-  std::map<std::string, std::string> m = model.metadata();
-  add_run_settings(run, m);
   std::vector<std::vector<double>> epochs;  // epoch, d, g, d_real, d_fake, seconds
   for (const EpochRecord& r : h.epochs)
     epochs.push_back({static_cast<double>(r.epoch), r.d_loss, r.g_loss, r.d_real, r.d_fake, r.seconds});
-  m["history_epochs"] = epoch_records_text(epochs);
-  m["history_step_losses"] = step_losses_text(h.d_steps);
-  m["history_step_losses_g"] = step_losses_text(h.g_steps);
+  std::map<std::string, std::string> m = training_metadata(model.metadata(), run, epochs, h.d_steps);
+  m["history_step_losses_g"] = step_losses_text(h.g_steps);  // G's losses beside D's
   return m;
 }
 

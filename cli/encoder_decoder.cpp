@@ -197,11 +197,7 @@ int train(const EncoderDecoderFamily& f, const std::vector<std::string>& words) 
     s.run = saved_run;
     history = history_from_metadata(saved);
     done_epochs = info.epoch;
-    if (done_epochs >= epochs) {
-      fmt::print("{} has already trained {} epochs; pass --epochs larger than {} to train further\n", resume,
-                 done_epochs, done_epochs);
-      return 0;
-    }
+    if (already_trained(resume, done_epochs, epochs)) return 0;
   }
   const bool resumed = !resume.empty();
   const TrainingData data = load_training_data(data_dir, s.run, resumed);

@@ -36,6 +36,12 @@ RunSettings run_settings_from(const Metadata& m) {
 
 // --------------------------------------------------------------------------------- history
 
+bool already_trained(const std::string& resume, int64_t done, int64_t epochs) {
+  if (done < epochs) return false;
+  fmt::print("{} has already trained {} epochs; pass --epochs larger than {} to train further\n", resume, done, done);
+  return true;
+}
+
 std::string epoch_records_text(const std::vector<std::vector<double>>& records) {
   std::string text;
   for (const std::vector<double>& record : records) {

@@ -37,6 +37,10 @@ RunSettings run_settings_from(const Metadata& metadata);
 std::vector<std::vector<double>> epoch_records_from(const Metadata& metadata, size_t fields);
 // The other way: "1 243.1 240.2;2 ...;" for metadata "history_epochs", a record's numbers in the order given.
 std::string epoch_records_text(const std::vector<std::vector<double>>& records);
+// For --resume: true (after saying so) when the run in `resume` has trained its `done` epochs and --epochs asks for
+// no more, so there is nothing to do.
+bool already_trained(const std::string& resume, int64_t done, int64_t epochs);
+
 // What a training checkpoint's metadata holds: the model's own, the run's settings, and its history (one record of
 // numbers per epoch, the loss of every step).
 std::map<std::string, std::string> training_metadata(std::map<std::string, std::string> model_metadata,

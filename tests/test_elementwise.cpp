@@ -15,11 +15,7 @@
 namespace hd {
 namespace {
 
-using test::expect_invalid;
-using test::expect_values;
-using test::kInf;
-using test::kNaN;
-using test::pattern;
+using namespace test;  // expect_invalid, expect_values, pattern, kNaN, kInf (tests/tensor_checks.h)
 
 // --- broadcasting ---
 

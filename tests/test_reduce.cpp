@@ -16,11 +16,7 @@
 namespace hd {
 namespace {
 
-using test::expect_invalid;
-using test::expect_values;
-using test::kInf;
-using test::kNaN;
-using test::pattern;
+using namespace test;  // expect_invalid, expect_values, pattern, kNaN, kInf (tests/tensor_checks.h)
 
 // [[1, 2, 3], [4, 5, 6]]
 Tensor m23() { return Tensor::from({2, 3}, {1, 2, 3, 4, 5, 6}); }

@@ -142,11 +142,7 @@ int train(const std::vector<std::string>& words) {
     run = saved_run;
     history = history_from_metadata(saved);
     done_epochs = info.epoch;
-    if (done_epochs >= epochs) {
-      fmt::print("{} has already trained {} epochs; pass --epochs larger than {} to train further\n", resume,
-                 done_epochs, done_epochs);
-      return 0;
-    }
+    if (already_trained(resume, done_epochs, epochs)) return 0;
   }
   const TrainingData data = load_training_data(data_dir, run, resumed);
 

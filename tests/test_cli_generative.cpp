@@ -45,18 +45,21 @@ TEST_F(GenerativeCommands, HelpListsEveryCommandAndItsFlags) {
 }
 
 TEST_F(GenerativeCommands, UsageMistakesExitTwoWithOneLine) {
-  expect_one_line_error("train vae --arch conv", 2, "unknown flag '--arch'");
-  expect_one_line_error("train ae --arch resnet", 2, "--arch expects one of mlp, conv, got 'resnet'");
-  expect_one_line_error("train vae --latent 0", 2, "--latent expects an integer from 1 to");
-  expect_one_line_error("train vae --lr -1", 2, "--lr expects a number greater than 0");
-  expect_one_line_error("sample vae --out x.png", 2, "--ckpt FILE is required");
-  expect_one_line_error("sample vae --ckpt x.safetensors", 2, "--out PNG is required");
-  expect_one_line_error("sample vae --ckpt x.safetensors --out x.png -n 0", 2, "-n expects an integer from 1 to");
-  expect_one_line_error("reconstruct ae --ckpt x.safetensors --out x.png -n 501", 2, "-n expects an integer from 1 to 500");
-  expect_one_line_error("interpolate vae --ckpt x.safetensors --out x.png --steps 1", 2, "--steps expects");
-  expect_one_line_error("eval vae --ckpt x.safetensors -n 1", 2, "needs at least 2 images");
-  expect_one_line_error("export --ckpt x.safetensors", 2, "--out FILE is required");
-  expect_one_line_error("sample flow --ckpt x.safetensors", 2, "unknown command 'sample flow'");
+  const std::vector<std::pair<std::string, std::string>> mistakes = {  // command, what its one line says
+      {"train vae --arch conv", "unknown flag '--arch'"},
+      {"train ae --arch resnet", "--arch expects one of mlp, conv, got 'resnet'"},
+      {"train vae --latent 0", "--latent expects an integer from 1 to"},
+      {"train vae --lr -1", "--lr expects a number greater than 0"},
+      {"sample vae --out x.png", "--ckpt FILE is required"},
+      {"sample vae --ckpt x.safetensors", "--out PNG is required"},
+      {"sample vae --ckpt x.safetensors --out x.png -n 0", "-n expects an integer from 1 to"},
+      {"reconstruct ae --ckpt x.safetensors --out x.png -n 501", "-n expects an integer from 1 to 500"},
+      {"interpolate vae --ckpt x.safetensors --out x.png --steps 1", "--steps expects"},
+      {"eval vae --ckpt x.safetensors -n 1", "needs at least 2 images"},
+      {"export --ckpt x.safetensors", "--out FILE is required"},
+      {"sample flow --ckpt x.safetensors", "unknown command 'sample flow'"},
+  };
+  for (const auto& [command, message] : mistakes) expect_one_line_error(command, 2, message);
 }
 
 TEST_F(GenerativeCommands, MissingOrDamagedCheckpointsExitOne) {

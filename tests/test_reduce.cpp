@@ -67,35 +67,23 @@ TEST(Sum, EmptyAxisGivesZero) {
   EXPECT_EQ(sum(Tensor::zeros({0, 3}), {1}).shape(), (Shape{0}));
 }
 
-TEST(Sum, LargeRowsMatchDoubleLoop) {
-  Tensor x = pattern({512, 1000});
-  Tensor s = sum(x, {1});
-  for (int64_t i = 0; i < 512; i += 17) {
+// sum over `axis` of a [rows, cols] pattern against a double-precision loop, at every `every`-th result.
+void expect_sum_matches_double_loop(int64_t rows, int64_t cols, int64_t axis, int64_t every, double tolerance) {
+  Tensor x = pattern({rows, cols});
+  Tensor s = sum(x, {axis});
+  const int64_t results = axis == 0 ? cols : rows, length = axis == 0 ? rows : cols;
+  for (int64_t r = 0; r < results; r += every) {
     double ref = 0;
-    for (int64_t j = 0; j < 1000; ++j) ref += x.at({i, j});
-    EXPECT_NEAR(s.at({i}), ref, 1e-4);
+    for (int64_t k = 0; k < length; ++k) ref += axis == 0 ? x.at({k, r}) : x.at({r, k});
+    EXPECT_NEAR(s.at({r}), ref, tolerance) << "result " << r;
   }
 }
 
-TEST(Sum, LargeFirstAxisMatchesDoubleLoop) {
-  Tensor x = pattern({1000, 300});
-  Tensor s = sum(x, {0});
-  for (int64_t j = 0; j < 300; j += 7) {
-    double ref = 0;
-    for (int64_t i = 0; i < 1000; ++i) ref += x.at({i, j});
-    EXPECT_NEAR(s.at({j}), ref, 1e-3);
-  }
-}
+TEST(Sum, LargeRowsMatchDoubleLoop) { expect_sum_matches_double_loop(512, 1000, 1, 17, 1e-4); }
 
-TEST(Sum, TallNarrowFirstAxisSplitsRowsBetweenThreads) {
-  Tensor x = pattern({100000, 3});
-  Tensor s = sum(x, {0});
-  for (int64_t j = 0; j < 3; ++j) {
-    double ref = 0;
-    for (int64_t i = 0; i < 100000; ++i) ref += x.at({i, j});
-    EXPECT_NEAR(s.at({j}), ref, 1e-2);
-  }
-}
+TEST(Sum, LargeFirstAxisMatchesDoubleLoop) { expect_sum_matches_double_loop(1000, 300, 0, 7, 1e-3); }
+
+TEST(Sum, TallNarrowFirstAxisSplitsRowsBetweenThreads) { expect_sum_matches_double_loop(100000, 3, 0, 1, 1e-2); }
 
 TEST(Sum, MillionEqualValuesStayAccurate) {
   // 64 float lanes alone drift by ~7 here; blocks added up in double keep it within a few ulp (0.008).

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn, optim
 
 from blas import blas_settings
-from epoch import timed_epoch
+from epoch import add_run_arguments, start_run, timed_epoch
 from fashion_mnist import load_split
 
 LOSSES = ["ns", "minimax", "lsgan", "hinge", "wgan-gp"]
@@ -130,16 +130,12 @@ def train_step(gan, adam_d, adam_g, real, steps_done):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=1)
+    add_run_arguments(parser, epochs=1, batch_size=64)
     parser.add_argument("--loss", choices=LOSSES, default="ns")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--train-size", type=int, default=0)
     args = parser.parse_args()
 
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
+    start_run(args)
     train_x = load_split("train")[0].reshape(-1, 1, 28, 28) * 2 - 1  # [0, 1] -> [-1, 1]
     if args.train_size:
         train_x = train_x[:args.train_size]

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn, optim
 
 from blas import blas_settings
-from epoch import timed_epoch
+from epoch import add_run_arguments, start_run, timed_epoch
 from fashion_mnist import load_split
 
 class VAE(nn.Module):
@@ -72,14 +72,10 @@ def loss_function(recon_x, x, mu, logvar):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--batch-size", type=int, default=128)
+    add_run_arguments(parser, epochs=10, batch_size=128)
     args = parser.parse_args()
 
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
+    start_run(args)
     train_x = load_split("train")[0].reshape(-1, 784)
     test_x = load_split("t10k")[0].reshape(-1, 784)
     model = VAE()

@@ -87,10 +87,7 @@ ArgParser make_parser(const EncoderDecoderFamily& f) {
   args.option("--latent", "D", "size of the latent code z (2: a drawable latent map)", "20");
   if (!f.archs.empty()) args.option("--arch", "NAME", "mlp (784-400-D-400-784) or conv (two strided convolutions)", "mlp");
   args.option("--seed", "S", "seeds the initial weights, the shuffling and any noise the model draws", "1");
-  args.option("--data", "DIR", "folder of the Fashion-MNIST IDX files", default_fashion_mnist_dir());
-  args.option("--out", "DIR", "where the checkpoint, log and pictures go", "out/" + f.name);
-  args.option("--resume", "CKPT", "continue the run saved in this checkpoint");
-  args.option("--train-size", "N", "train on the first N training images only, 0 for all", "0");
+  add_training_data_flags(args, "out/" + f.name, "the checkpoint, log and pictures");
   args.option("--test-size", "N", "test on the first N test images only, 0 for all", "0");
   return args;
 }

@@ -36,6 +36,14 @@ RunSettings run_settings_from(const Metadata& m) {
 
 // --------------------------------------------------------------------------------- history
 
+void add_training_data_flags(ArgParser& args, const std::string& default_out, const std::string& what,
+                             const std::string& resume_help) {
+  args.option("--data", "DIR", "folder of the Fashion-MNIST IDX files", default_fashion_mnist_dir());
+  args.option("--out", "DIR", "where " + what + " go", default_out);
+  args.option("--resume", "CKPT", resume_help);
+  args.option("--train-size", "N", "train on the first N training images only, 0 for all", "0");
+}
+
 bool already_trained(const std::string& resume, int64_t done, int64_t epochs) {
   if (done < epochs) return false;
   fmt::print("{} has already trained {} epochs; pass --epochs larger than {} to train further\n", resume, done, done);

@@ -37,6 +37,11 @@ RunSettings run_settings_from(const Metadata& metadata);
 std::vector<std::vector<double>> epoch_records_from(const Metadata& metadata, size_t fields);
 // The other way: "1 243.1 240.2;2 ...;" for metadata "history_epochs", a record's numbers in the order given.
 std::string epoch_records_text(const std::vector<std::vector<double>>& records);
+// The flags every Fashion-MNIST training command takes: --data, --out (default `default_out`, holding `what`),
+// --resume (`resume_help` says what it does), --train-size.
+void add_training_data_flags(ArgParser& args, const std::string& default_out, const std::string& what,
+                             const std::string& resume_help = "continue the run saved in this checkpoint");
+
 // For --resume: true (after saying so) when the run in `resume` has trained its `done` epochs and --epochs asks for
 // no more, so there is nothing to do.
 bool already_trained(const std::string& resume, int64_t done, int64_t epochs);

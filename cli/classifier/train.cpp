@@ -70,12 +70,10 @@ ArgParser make_parser() {
   args.option("--lr", "LR", "Adam's learning rate at the start of the cosine schedule", "0.001");
   args.option("--seed", "S", "seeds the initial weights and the shuffling", "0");
   args.option("--model", "NAME", "cnn (the judge of generated images) or mlp (small, fast)", "cnn");
-  args.option("--data", "DIR", "folder of the Fashion-MNIST IDX files", default_fashion_mnist_dir());
-  args.option("--out", "DIR", "where the checkpoint, log and curve go", "out/classifier");
-  args.option("--resume", "CKPT", "finish the run saved in this checkpoint, with its settings");
+  add_training_data_flags(args, "out/classifier", "the checkpoint, log and curve",
+                          "finish the run saved in this checkpoint, with its settings");
   args.option("--stop-after", "N", "stop after epoch N of the plan, as if interrupted (--resume finishes it); 0: no",
               "0");
-  args.option("--train-size", "N", "train on the first N training images only, 0 for all", "0");
   args.option("--test-size", "N", "test on the first N test images only, 0 for all", "0");
   return args;
 }

@@ -97,10 +97,7 @@ ArgParser make_parser() {
   args.option("--batch", "B", "real images per step (and as many generated)", "64");
   args.option("--lr", "LR", "both Adams' learning rate (betas 0.5, 0.999)", "0.0002");
   args.option("--seed", "S", "seeds the initial weights, the shuffling and every z", "1");
-  args.option("--data", "DIR", "folder of the Fashion-MNIST IDX files", default_fashion_mnist_dir());
-  args.option("--out", "DIR", "where the checkpoint, log and pictures go", "out/gan");
-  args.option("--resume", "CKPT", "continue the run saved in this checkpoint");
-  args.option("--train-size", "N", "train on the first N training images only, 0 for all", "0");
+  add_training_data_flags(args, "out/gan", "the checkpoint, log and pictures");
   args.option("--toy", "NAME", "train the 2-D toy GAN on ring or grid instead (mode collapse; see --toy ring --help)");
   return args;
 }

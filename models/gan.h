@@ -19,7 +19,15 @@
 //   D: conv1 Conv2d(C -> f, 4, 2, 1), LeakyReLU(0.2), conv2 Conv2d(f -> 2f, 4, 2, 1), bn2 BatchNorm2d(2f),
 //      LeakyReLU(0.2), fc Linear(2f*s*s -> 1): a logit
 // PyTorch's default initialisation (nn/layers.h), G's layers drawn first then D's, so the same seed gives the
-// same starting weights in both. G's tanh makes pixels in [-1, 1]: the data are scaled to match
+// same starting weights in both. Switchable (GanOptions), each also in the twin:
+//   conditional (Mirza & Osindero 2014)   G reads z and the one-hot class [z, onehot(y)]; D reads the image and
+//                                          K label planes (plane y all ones); `hundun sample gan --class 7`
+//   pack m (PacGAN, Lin et al. 2018)       D judges m samples at once, stacked as m*C channels: a generator that
+//                                          makes one image m times is easier to catch than one image
+//   minibatch std (Karras et al. 2018)     D sees, as one more feature plane before fc, the standard deviation
+//                                          of its features across the batch: a collapsed batch has a small one
+//   R1 (Mescheder et al. 2018)             (gamma / 2) E_x[||grad_x D(x)||^2] on real images added to L_D: D
+//                                          stays flat around the data, which calms the game's oscillation G's tanh makes pixels in [-1, 1]: the data are scaled to match
 // (data/loader.h's to_minus_one_one), and decode_images maps back to [0, 1].
 //
 // Names: hd::Generator is the random-number generator (as torch.Generator), so the networks are
@@ -57,21 +65,32 @@ struct GanOptions {
   ImageShape image = {};     // (C, H, W), H and W multiples of 4 (two stride-2 layers each way)
   GanLoss loss = GanLoss::NonSaturating;  // also shapes D: the WGAN-GP critic has no BatchNorm (see Discriminator)
 
+  int64_t num_classes = 0;   // 0: unconditional; K (10 for Fashion-MNIST): G and D are told the class
+  int64_t pack = 1;          // PacGAN's m: D judges m samples stacked (1: one at a time, DCGAN)
+  bool minibatch_std = false;  // Karras et al.'s minibatch-standard-deviation plane in D
+  float r1_gamma = 0.f;      // R1 penalty weight gamma on real images (0: off)
+
   int64_t n_critic() const { return loss == GanLoss::WassersteinGP ? 5 : 1; }
   float gp_lambda = 10.f;    // WGAN-GP's penalty weight
 
-  // As checkpoint metadata: "model" "gan", "arch" "dcgan", "latent_dim", "features", "loss", "image_shape"; and
-  // back, each entry checked against its bounds (latent_dim 1..4096, features 1..1024, H and W multiples of 4)
-  // and against the file's own tensors (expect_shape) before anything is built.
+  // As checkpoint metadata: "model" "gan", "arch" "dcgan", "latent_dim", "features", "loss", "image_shape",
+  // "num_classes", "pack", "minibatch_std", "r1_gamma"; and back, each entry checked against its bounds (latent_dim
+  // 1..4096, features 1..1024, H and W multiples of 4, num_classes 0..1000, pack 1..16) and against the file's own
+  // tensors (expect_shape) before anything is built.
   std::map<std::string, std::string> to_metadata() const;
   static GanOptions from_metadata(const Metadata& metadata);
 };
 
-// G: z [B, latent_dim] -> images [B, C, H, W] in [-1, 1] (tanh).
+// One-hot rows of class labels: labels [B] (whole numbers 0..K-1, as Dataset keeps them) -> [B, K]. Throws
+// std::invalid_argument naming the label for one outside 0..K-1.
+Tensor one_hot(const Tensor& labels, int64_t num_classes);
+
+// G: z [B, latent_dim] (and, conditional, labels [B]) -> images [B, C, H, W] in [-1, 1] (tanh).
 class GeneratorNet : public Module {
  public:
   GeneratorNet(const GanOptions& options, Generator& rng);
-  Variable forward(const Variable& z) override;
+  Variable forward(const Variable& z) override { return forward(z, Tensor()); }
+  Variable forward(const Variable& z, const Tensor& labels);
   std::string describe() const override;
 
   GanOptions options;
@@ -84,10 +103,12 @@ class GeneratorNet : public Module {
 // leave BatchNorm out of the critic, because it makes each image's score depend on the rest of its batch,
 // while the penalty asks for the gradient of each score with respect to its own input alone. (They suggest
 // layer normalisation as a replacement; the plain critic trains well at this size, so hundun uses none.)
+// With pack m it returns B/m logits, one per pack of m consecutive images.
 class Discriminator : public Module {
  public:
   Discriminator(const GanOptions& options, Generator& rng);
-  Variable forward(const Variable& images) override;
+  Variable forward(const Variable& images) override { return forward(images, Tensor()); }
+  Variable forward(const Variable& images, const Tensor& labels);
   std::string describe() const override;
 
   GanOptions options;
@@ -96,13 +117,21 @@ class Discriminator : public Module {
   std::shared_ptr<Linear> fc;
 };
 
+// Karras et al.'s minibatch standard deviation: x [N, c, h, w] -> [N, c + 1, h, w], the extra plane holding the
+// standard deviation of each feature over the N images, averaged into one number (small when G's images are alike).
+Variable minibatch_std(const Variable& x);
+
 // Both networks; its state_dict is "generator.*" and "discriminator.*", the parts a training checkpoint names.
 class GAN : public LatentVariableModel {
  public:
   explicit GAN(GanOptions options = {}, Generator& rng = default_generator());
 
-  // z: [B, latent_dim] -> G(z) mapped to [0, 1], in evaluation mode's BatchNorm statistics, no graph.
+  // z: [B, latent_dim] -> G(z) mapped to [0, 1], in evaluation mode's BatchNorm statistics, no graph. A
+  // conditional GAN makes the classes in turn (image i of class i mod K); decode_class_images picks them.
   Tensor decode_images(const Tensor& z) override;
+  Tensor decode_class_images(const Tensor& z, const Tensor& labels);
+  int64_t num_classes() const override { return options.num_classes; }
+  Tensor sample_class(int64_t n, int64_t label, Generator& rng) override;
   // (New images: sample(n, rng), z ~ N(0, I) decoded, from LatentVariableModel.)
   Variable forward(const Variable& z) override { return (*generator)(z); }
 
@@ -119,7 +148,15 @@ class GAN : public LatentVariableModel {
 // WGAN-GP's penalty lambda E[(||grad_x^ D(x^)||_2 - 1)^2] at x^ = eps x + (1 - eps) G(z) (train_step draws
 // eps ~ U[0, 1] per image): a scalar whose graph goes through the gradient (create_graph), so backward
 // differentiates it. real, fake: [B, C, H, W] (fake detached); eps: [B, 1, 1, 1].
-Variable gradient_penalty(Discriminator& critic, const Tensor& real, const Tensor& fake, const Tensor& eps, float lambda);
+// labels: the conditional critic's classes of the images (empty otherwise).
+Variable gradient_penalty(Discriminator& critic, const Tensor& real, const Tensor& fake, const Tensor& eps, float lambda,
+                          const Tensor& labels = Tensor());
+
+// R1 (Mescheder et al. 2018): (gamma / 2) E_x[||grad_x D(x)||^2] over real images x, from d_real = D(x) whose
+// input x requires its gradient; a scalar whose graph goes through that gradient (create_graph). With BatchNorm
+// in D the gradient of the batch's sum is not each score's alone (the batch statistics mix them); it is still
+// the slope of D around the real data that R1 flattens.
+Variable r1_penalty(const Variable& d_real, const Variable& x, float gamma);
 
 // The losses of the game on D's logits d_real = D(x) and d_fake = D(G(z)) ([B, 1]), averaged over the batch, each
 // with its formula beside it in gan.cpp. discriminator_loss is without WGAN-GP's penalty (train_step adds it).
@@ -140,8 +177,10 @@ struct AdversarialLosses {
 
 // Algorithm 1 on one batch: a discriminator step on `real` ([B, C, H, W] in [-1, 1]) and G(z) for B draws z ~ N(0, I)
 // from rng, then (every n_critic-th discriminator step) a generator step. adam_d and adam_g hold D's and G's
-// parameters; the gradients are zeroed before each backward.
-AdversarialLosses train_step(GAN& gan, Adam& adam_d, Adam& adam_g, const Tensor& real, Generator& rng);
+// parameters; the gradients are zeroed before each backward. labels: the real images' classes [B] for a
+// conditional GAN (G makes the same classes), else empty. With pack m the batch is cut to a multiple of m.
+AdversarialLosses train_step(GAN& gan, Adam& adam_d, Adam& adam_g, const Tensor& real, Generator& rng,
+                             const Tensor& labels = Tensor());
 
 // The GAN a checkpoint of `hundun train gan` holds: built from its metadata, both networks' weights loaded (not
 // the optimizers), in evaluation mode. Throws std::runtime_error naming the file for a damaged file or another model.

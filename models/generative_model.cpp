@@ -6,6 +6,10 @@
 
 namespace hd {
 
+Tensor GenerativeModel::sample_class(int64_t, int64_t, Generator&) {
+  throw std::invalid_argument(describe() + " is not class-conditional: it cannot be asked for a class");
+}
+
 Tensor LatentVariableModel::sample(int64_t n, Generator& gen) {
   if (n <= 0) throw std::invalid_argument(fmt::format("{}: sample needs n >= 1 images, got {}", describe(), n));
   return decode_images(randn({n, latent_dim()}, gen));

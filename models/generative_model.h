@@ -27,6 +27,11 @@ class GenerativeModel : public Module {
   virtual ImageShape image_shape() const = 0;
   // The options as checkpoint metadata, "model" (the family's name: "ae", "vae", ...) included.
   virtual std::map<std::string, std::string> metadata() const = 0;
+
+  // A class-conditional model (conditional GAN, guided diffusion) knows num_classes() > 0 classes and makes n
+  // images of one of them on request; an unconditional one has 0, and sample_class throws std::invalid_argument.
+  virtual int64_t num_classes() const { return 0; }
+  virtual Tensor sample_class(int64_t n, int64_t label, Generator& gen);
 };
 
 class LatentVariableModel : public GenerativeModel {

@@ -300,4 +300,105 @@ TEST(GAN, FromMetadataRefusesImpossibleSizesNamingTheFile) {
   std::filesystem::remove_all(name);
 }
 
+
+// One whole step of Algorithm 1 (D step, then G step, both Adams) with the switches on, against the twin's
+// train_step: the losses, every gradient left after the step and every parameter after it. The same seeds give
+// the same weights, and Generator(1) the same z as torch.manual_seed(1).
+static void expect_twins_step(const std::string& prefix, const gan::GanOptions& options) {
+  const auto& t = gan_fixture().tensors;
+  Generator rng(0);
+  gan::GAN model(options, rng);
+  model.train();
+  Adam adam_d(model.discriminator->parameters(), 2e-4f, 0.5f, 0.999f);
+  Adam adam_g(model.generator->parameters(), 2e-4f, 0.5f, 0.999f);
+  Generator step_rng(1);
+  const Tensor labels = options.num_classes > 0 ? t.at(prefix + ".y") : Tensor();
+  const gan::AdversarialLosses l = gan::train_step(model, adam_d, adam_g, t.at(prefix + ".x"), step_rng, labels);
+  EXPECT_NEAR(l.discriminator, t.at(prefix + ".loss_d").item(), 1e-4);
+  EXPECT_NEAR(l.generator, t.at(prefix + ".loss_g").item(), 1e-4);
+  size_t compared = 0;
+  for (const auto& [name, p] : model.named_parameters()) {
+    ASSERT_TRUE(t.count(prefix + ".grad." + name)) << name << " is not among the twin's parameters";
+    const Tensor& expected = t.at(prefix + ".grad." + name);
+    float scale = 0.f;
+    for (int64_t i = 0; i < expected.numel(); ++i) scale = std::max(scale, std::fabs(expected.data()[i]));
+    ASSERT_TRUE(p.grad().defined()) << name;
+    EXPECT_LE(max_abs_difference(p.grad().data(), expected), 1e-4f * std::max(1.f, scale)) << prefix << " " << name;
+    // A bias right before BatchNorm has a gradient of rounding noise only (the norm removes any shift), which
+    // Adam's first step turns into +-lr either way: its value after the step is not comparable.
+    if (scale > 1e-5f)
+      EXPECT_LE(max_abs_difference(p.data(), t.at(prefix + ".after." + name)), 1e-6f) << prefix << " " << name;
+    ++compared;
+  }
+  EXPECT_GE(compared, 10u);
+}
+
+// conditional (one-hot into G, label planes into D), the minibatch-std plane, and R1 through BatchNorm
+TEST(GAN, ConditionalMinibatchStdR1StepIsThePyTorchTwinsStep) {
+  gan::GanOptions o = tiny(gan::GanLoss::NonSaturating);
+  o.num_classes = 3;
+  o.minibatch_std = true;
+  o.r1_gamma = 1.f;
+  expect_twins_step("cond", o);
+}
+
+// PacGAN with m = 2 on a batch of 7: cut to 6, D sees 3 packs
+TEST(GAN, PackedStepIsThePyTorchTwinsStep) {
+  gan::GanOptions o = tiny(gan::GanLoss::LeastSquares);
+  o.pack = 2;
+  expect_twins_step("pack", o);
+}
+
+TEST(GAN, ConditionalSamplesAskForOneClassAndRefuseOthers) {
+  gan::GanOptions o = tiny(gan::GanLoss::NonSaturating);
+  o.num_classes = 10;
+  Generator rng(0);
+  gan::GAN model(o, rng);
+  model.eval();
+  EXPECT_EQ(model.num_classes(), 10);
+  Generator a(3), b(3);
+  const Tensor sevens = model.sample_class(5, 7, a);
+  EXPECT_EQ(sevens.shape(), (Shape{5, 1, 8, 8}));
+  // the same z with the label planes of class 7 given by hand: the same images
+  const Tensor z = randn({5, 5}, b);
+  EXPECT_EQ(model.decode_class_images(z, Tensor::full({5}, 7.f)).tolist(), sevens.tolist());
+  EXPECT_NE(model.decode_class_images(z, Tensor::full({5}, 2.f)).tolist(), sevens.tolist()) << "the class is ignored";
+  EXPECT_NE(error_of([&] { model.sample_class(2, 10, a); }).find("class 10 is outside 0..9"), std::string::npos);
+  EXPECT_NE(error_of([&] { model.sample_class(2, -1, a); }).find("outside 0..9"), std::string::npos);
+  EXPECT_NE(error_of([&] { model.decode_class_images(z, Tensor::full({5}, 2.5f)); }).find("not one of 0..9"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { model.decode_class_images(z, Tensor()); }).find("one class label per image"),
+            std::string::npos);
+  gan::GAN plain(tiny(gan::GanLoss::NonSaturating), rng);
+  EXPECT_EQ(plain.num_classes(), 0);
+  EXPECT_NE(error_of([&] { plain.sample_class(2, 1, a); }).find("unconditional"), std::string::npos);
+  gan::GanOptions both = o;
+  both.pack = 2;
+  EXPECT_NE(error_of([&] { gan::GAN g(both, rng); }).find("pack"), std::string::npos);
+}
+
+TEST(GAN, PackRefusesABatchItCannotPack) {
+  gan::GanOptions o = tiny(gan::GanLoss::NonSaturating);
+  o.pack = 4;
+  Generator rng(0);
+  gan::GAN model(o, rng);
+  EXPECT_NE(error_of([&] { (*model.discriminator)(Variable(real_batch(6, 1))); }).find("multiple of 4"),
+            std::string::npos);
+  Adam adam_d(model.discriminator->parameters(), 2e-4f, 0.5f, 0.999f);
+  Adam adam_g(model.generator->parameters(), 2e-4f, 0.5f, 0.999f);
+  EXPECT_NE(error_of([&] { gan::train_step(model, adam_d, adam_g, real_batch(3, 1), rng); }).find("at least 4"),
+            std::string::npos);
+}
+
+// Karras et al.'s plane: a batch of identical images has standard deviation 0 (sqrt of the 1e-8 floor), a varied
+// one a clearly larger value.
+TEST(GAN, MinibatchStdPlaneIsSmallForACollapsedBatch) {
+  Tensor same_images({4, 2, 3, 3});
+  for (int64_t i = 0; i < same_images.numel(); ++i) same_images.data()[i] = static_cast<float>(i % 18) * 0.1f;
+  const Tensor collapsed = gan::minibatch_std(Variable(same_images)).data();
+  const Tensor varied = gan::minibatch_std(Variable(real_batch(4, 2).reshape({4, 2, 4, 8}))).data();
+  EXPECT_EQ(collapsed.shape(), (Shape{4, 3, 3, 3}));
+  EXPECT_NEAR(collapsed.data()[2 * 9], 1e-4f, 1e-6f);  // sqrt(0 + 1e-8)
+  EXPECT_GT(varied.data()[2 * 32], 0.3f);               // uniform [-1, 1]: std about 0.58
+}
 }  // namespace hd

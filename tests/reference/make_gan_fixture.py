@@ -15,6 +15,18 @@ torch.manual_seed(0), G first then D, in training mode. Tensors (float32):
   loss_d            E[D(fake)] - E[D(x)] + penalty          (scalar)
   grad.<name>       d loss_d / d(each critic parameter): the gradient of the penalty goes through the
                     critic's gradient (create_graph), the path tests/test_gan.cpp checks
+
+Then two whole steps of dcgan.py's train_step (Algorithm 1: D step, then G step, Adam(2e-4, (0.5, 0.999))) on
+the same tiny sizes with the switches on, each under a prefix P:
+  cond   loss ns, num_classes 3, minibatch_std, r1_gamma 1 (R1 through BatchNorm's double backward), batch 8
+  pack   loss lsgan, pack 2, batch 7 (cut to 6: PacGAN drops the image that makes no pack)
+  P.x, P.y          the real batch and its labels (y unused by pack)
+  P.after.<name>    every parameter after the step
+  P.grad.<name>     every parameter's .grad after the step: G's from L_G; D's from L_D plus L_G's pass through D
+                    (adam_d.zero_grad comes only at the next D step, in both frameworks)
+  P.loss_d, P.loss_g
+The networks are built after torch.manual_seed(0) (G then D), x and y drawn next, then torch.manual_seed(1)
+before the step, so hundun's Generator(1) draws the same z.
 Metadata: "torch" = the torch version.
 """
 import os
@@ -26,9 +38,29 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bench", "torch"))
 from safetensors_io import save  # noqa: E402
-from dcgan import GAN  # noqa: E402
+from dcgan import GAN, train_step  # noqa: E402
+from torch import optim  # noqa: E402
 
 OUT = os.path.join(HERE, "..", "fixtures", "gan.safetensors")
+
+
+def whole_step(prefix, options, batch):
+    torch.manual_seed(0)
+    loss = options.pop("loss")
+    gan = GAN(loss, latent_dim=5, features=3, channels=1, height=8, width=8, **options)
+    gan.train()
+    x = torch.rand(batch, 1, 8, 8) * 2 - 1
+    y = torch.randint(0, 3, (batch,)).float()
+    adam_d = optim.Adam(gan.discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    adam_g = optim.Adam(gan.generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    torch.manual_seed(1)
+    loss_d, loss_g = train_step(gan, adam_d, adam_g, x, 0, y)
+    out = {f"{prefix}.x": x, f"{prefix}.y": y, f"{prefix}.loss_d": torch.tensor(loss_d),
+           f"{prefix}.loss_g": torch.tensor(loss_g)}
+    for name, p in gan.named_parameters():
+        out[f"{prefix}.after.{name}"] = p.detach().clone()
+        out[f"{prefix}.grad.{name}"] = p.grad.detach().clone()
+    return out
 
 
 def main():
@@ -51,6 +83,9 @@ def main():
     grads = torch.autograd.grad(loss_d, [p for _, p in D.named_parameters()])
     tensors.update({"x": x, "z": z, "eps": eps, "fake": fake, "penalty": penalty.detach(), "loss_d": loss_d.detach()})
     tensors.update({"grad.discriminator." + n: gr for n, gr in zip(names, grads)})
+    for prefix, options, batch in [("cond", dict(loss="ns", num_classes=3, mbstd=True, r1_gamma=1.0), 8),
+                                   ("pack", dict(loss="lsgan", pack=2), 7)]:
+        tensors.update(whole_step(prefix, options, batch))
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     save(OUT, tensors, {"torch": torch.__version__})
     print(f"wrote {os.path.normpath(OUT)} ({os.path.getsize(OUT)} bytes, {len(tensors)} tensors)")

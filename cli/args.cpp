@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -96,6 +98,10 @@ std::string ArgParser::help() const {
   }
   out += "  --help" + std::string(width - 6 + 2, ' ') + "show this help\n";
   return out;
+}
+
+bool ArgParser::declared(const std::string& name) const {
+  return std::any_of(specs_.begin(), specs_.end(), [&](const Spec& s) { return s.name == name; });
 }
 
 bool ArgParser::given(const std::string& name) const {

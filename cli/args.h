@@ -48,6 +48,7 @@ class ArgParser {
 
   // --- reading values back (all throw std::logic_error for a name that was never declared) ---
   bool given(const std::string& name) const;      // on the command line, not merely defaulted
+  bool declared(const std::string& name) const;   // a flag of this command (declared by option or flag)
   std::string get(const std::string& name) const;  // the value, or the default
   bool get_flag(const std::string& name) const;
   // An integer in [min, max]; throws UsageError "--epochs expects an integer from 1 to 1000, got '-3'".

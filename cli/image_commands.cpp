@@ -50,9 +50,12 @@ Tensor shown_test_images(const Dataset& data, int64_t n) {
   }
 }
 
-Tensor sample_in_batches(GenerativeModel& model, int64_t n, Generator& gen) {
+Tensor sample_in_batches(GenerativeModel& model, int64_t n, Generator& gen, int64_t label) {
   std::vector<Tensor> parts;
-  for (int64_t done = 0; done < n; done += 1000) parts.push_back(model.sample(std::min<int64_t>(1000, n - done), gen));
+  for (int64_t done = 0; done < n; done += 1000) {
+    const int64_t k = std::min<int64_t>(1000, n - done);
+    parts.push_back(label >= 0 ? model.sample_class(k, label, gen) : model.sample(k, gen));
+  }
   return parts.size() == 1 ? parts[0] : concat(parts, 0);
 }
 
@@ -69,6 +72,7 @@ static int sample(const SampleCommand& c, const std::vector<std::string>& words)
   args.option("--out", "PNG", "where the grid of samples goes");
   args.option("--tensor", "FILE", "also write the samples as a safetensors tensor \"samples\" [N, C, H, W]");
   args.option("--seed", "S", "seeds the noise", "0");
+  args.option("--class", "K", "only class K (0-9: T-shirt/top ... Ankle boot), for a class-conditional model");
   if (parse_or_print_help(args, words)) return 0;
   const std::string ckpt = args.get_required("--ckpt"), out = args.get_required("--out");
   const int64_t n = args.get_int("-n", 1, 100000);
@@ -78,8 +82,16 @@ static int sample(const SampleCommand& c, const std::vector<std::string>& words)
 
   check_family(ckpt, c.family, "sample");
   std::shared_ptr<GenerativeModel> model = c.open(ckpt);
+  int64_t label = -1;
+  if (args.given("--class")) {
+    if (model->num_classes() == 0)
+      throw UsageError(fmt::format("--class: {} holds an unconditional model ({}), which cannot be asked for a class; "
+                                   "train one with --conditional",
+                                   ckpt, model->describe()));
+    label = args.get_int("--class", 0, model->num_classes() - 1);
+  }
   Generator gen(static_cast<uint64_t>(seed));
-  const Tensor samples = sample_in_batches(*model, n, gen);
+  const Tensor samples = sample_in_batches(*model, n, gen, label);
   const ImageShape shape = model->image_shape();
 
   // The tensor first: if it cannot be written, no PNG is left behind either.
@@ -95,7 +107,8 @@ static int sample(const SampleCommand& c, const std::vector<std::string>& words)
   GridOptions grid;
   grid.nrow = static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(shown))));
   GridLabels labels;
-  labels.caption = fmt::format("{}: {} samples, seed {}", std::filesystem::path(ckpt).filename().string(), shown, seed);
+  labels.caption = fmt::format("{}: {} samples{}, seed {}", std::filesystem::path(ckpt).filename().string(), shown,
+                               label >= 0 ? " of class " + fashion_mnist_classes()[static_cast<size_t>(label)] : "", seed);
   save_labelled_grid(samples.narrow0(0, shown), out, labels, grid);
   fmt::print("{}: {}, {} samples with seed {}\n", ckpt, model->describe(), n, seed);
   print_wrote(out, shown < n ? fmt::format("the first {} of the {} samples", shown, n) : fmt::format("{} samples", n));

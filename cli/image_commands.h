@@ -63,7 +63,8 @@ bool register_eval_command(EvalCommand command);
 Tensor images_by_class(const Dataset& data, int64_t n, const std::string& flag = "-n");
 // Up to n test images for pictures: images_by_class where every class has enough images, else the first n.
 Tensor shown_test_images(const Dataset& data, int64_t n);
-// Generated in batches of 1000, so that a large n never needs one huge activation: [n, C, H, W].
-Tensor sample_in_batches(GenerativeModel& model, int64_t n, Generator& gen);
+// Generated in batches of 1000, so that a large n never needs one huge activation: [n, C, H, W]. label >= 0: only
+// that class (model.sample_class), for a class-conditional model.
+Tensor sample_in_batches(GenerativeModel& model, int64_t n, Generator& gen, int64_t label = -1);
 
 }  // namespace hd::cli

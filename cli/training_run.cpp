@@ -109,7 +109,8 @@ void check_resume_flags(const ArgParser& args, const RunSettings& given, const R
   check_resume_flag(args, "--lr", given.lr == saved.lr, fmt::format("{}", saved.lr));
   check_resume_flag(args, "--seed", given.seed == saved.seed, std::to_string(saved.seed));
   check_resume_flag(args, "--train-size", given.train_size == saved.train_size, std::to_string(saved.train_size));
-  check_resume_flag(args, "--test-size", given.test_size == saved.test_size, std::to_string(saved.test_size));
+  if (args.declared("--test-size"))  // the GAN has no test split to size
+    check_resume_flag(args, "--test-size", given.test_size == saved.test_size, std::to_string(saved.test_size));
 }
 
 Dataset first_images(const Dataset& data, int64_t n, const char* flag) {

@@ -59,7 +59,7 @@ std::vector<double> step_losses_from(const Metadata& metadata);
 // With --resume the checkpoint's settings win; a flag given with another value would silently make a
 // different run, so it is refused: UsageError "--batch 32 contradicts the checkpoint's 64 (...)".
 void check_resume_flag(const ArgParser& args, const std::string& flag, bool same, const std::string& saved);
-// The same for the flags of RunSettings: --batch, --lr, --seed, --train-size, --test-size.
+// The same for the flags of RunSettings: --batch, --lr, --seed, --train-size, --test-size (where declared).
 void check_resume_flags(const ArgParser& args, const RunSettings& given, const RunSettings& saved);
 
 // The first n images of a split (n = 0: all of it), for --train-size and --test-size (`flag`, in the

@@ -341,6 +341,10 @@ AdversarialLosses train_step(GAN& gan, Adam& adam_d, Adam& adam_g, const Tensor&
   out.discriminator = descend(adam_d, loss_d);
   out.d_real = mean(d_real.detach()).item();
   out.d_fake = mean(d_fake.detach()).item();
+  int64_t right = 0;
+  for (int64_t i = 0; i < d_real.numel(); ++i) right += d_real.data().data()[i] > 0.f;
+  for (int64_t i = 0; i < d_fake.numel(); ++i) right += d_fake.data().data()[i] < 0.f;
+  out.d_accuracy = static_cast<double>(right) / static_cast<double>(d_real.numel() + d_fake.numel());
   if (!generator_steps) {
     out.generator = -out.d_fake;  // the critic's -E[D(G(z))] before its step: what G would minimise
     return out;

@@ -172,6 +172,7 @@ struct AdversarialLosses {
   double discriminator = 0;  // L_D of the discriminator step (the WGAN-GP penalty included)
   double generator = 0;      // L_G: of the generator step, or, on a critic-only WGAN-GP step, -E[D(G(z))] before it
   double d_real = 0, d_fake = 0;  // mean logits D(x), D(G(z)) in the discriminator step
+  double d_accuracy = 0;          // the share of D's calls right in that step: D(x) > 0 on real, D(G(z)) < 0 on fake
   bool generator_stepped = false;
 };
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace hd {
@@ -26,6 +28,26 @@ Tensor lerp_latents(const Tensor& z_a, const Tensor& z_b, int64_t steps) {
   for (int64_t i = 0; i < steps; ++i) {
     const float t = static_cast<float>(i) / static_cast<float>(steps - 1);
     for (int64_t j = 0; j < d; ++j) z.data()[i * d + j] = (1.f - t) * a.data()[j] + t * b.data()[j];
+  }
+  return z;
+}
+
+Tensor slerp_latents(const Tensor& z_a, const Tensor& z_b, int64_t steps) {
+  Tensor z = lerp_latents(z_a, z_b, steps);  // checks the arguments; kept where the angle is too small for slerp
+  const int64_t d = z_a.numel();
+  double ab = 0, aa = 0, bb = 0;
+  for (int64_t j = 0; j < d; ++j) {
+    ab += static_cast<double>(z_a.data()[j]) * z_b.data()[j];
+    aa += static_cast<double>(z_a.data()[j]) * z_a.data()[j];
+    bb += static_cast<double>(z_b.data()[j]) * z_b.data()[j];
+  }
+  const double omega = std::acos(std::clamp(ab / std::sqrt(aa * bb + 1e-30), -1.0, 1.0));  // the angle between them
+  if (std::sin(omega) < 1e-6) return z;
+  for (int64_t i = 0; i < steps; ++i) {
+    const double t = static_cast<double>(i) / static_cast<double>(steps - 1);
+    const double wa = std::sin((1 - t) * omega) / std::sin(omega), wb = std::sin(t * omega) / std::sin(omega);
+    for (int64_t j = 0; j < d; ++j)
+      z.data()[i * d + j] = static_cast<float>(wa * z_a.data()[j] + wb * z_b.data()[j]);
   }
   return z;
 }

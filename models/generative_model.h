@@ -56,6 +56,13 @@ class EncoderDecoderModel : public LatentVariableModel {
 // z_a, z_b: [D] or [1, D] -> [steps, D]
 Tensor lerp_latents(const Tensor& z_a, const Tensor& z_b, int64_t steps);
 
+// The great-circle path (slerp; Shoemake 1985, for GAN latents White 2016): with cos(omega) = z_a.z_b / (|z_a| |z_b|),
+// z_t = sin((1 - t) omega) / sin(omega) z_a + sin(t omega) / sin(omega) z_b. A draw z ~ N(0, I) in D dimensions lies
+// near the sphere of radius sqrt(D); the straight line between two draws cuts inside it (its midpoint has norm about
+// sqrt(D / 2)), where a generator trained on N(0, I) rarely saw a code; slerp stays at the draws' norms. Codes that
+// (nearly) point the same way get the straight line. Shapes as lerp_latents.
+Tensor slerp_latents(const Tensor& z_a, const Tensor& z_b, int64_t steps);
+
 // From image a to image b through the latent space: the codes of both, lerp_latents, decoded.
 // a, b: one image each ([C, H, W], [1, C, H, W] or [C*H*W]) -> [steps, C, H, W]
 Tensor interpolate_images(EncoderDecoderModel& model, const Tensor& a, const Tensor& b, int64_t steps);

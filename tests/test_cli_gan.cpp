@@ -23,7 +23,7 @@ static const std::string kSmall = "--train-size 128 --batch 64";
 TEST_F(GanCommands, HelpListsTheCommandsAndTheLosses) {
   RunResult r = run("--help");
   EXPECT_EQ(r.code, 0);
-  for (const char* name : {"train gan", "sample gan", "eval gan"}) EXPECT_NE(r.out.find(name), std::string::npos) << name;
+  for (const char* name : {"train gan", "sample gan", "eval gan", "interpolate gan"}) EXPECT_NE(r.out.find(name), std::string::npos) << name;
   r = run("train gan --help");
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("--loss NAME"), std::string::npos) << r.out;
@@ -35,6 +35,9 @@ TEST_F(GanCommands, UsageMistakesExitTwoWithOneLine) {
   expect_one_line_error("train gan --loss wasserstein", 2, "--loss expects one of ns, minimax, lsgan, hinge, wgan-gp");
   expect_one_line_error("train gan --batch 0", 2, "--batch expects an integer from 1 to");
   expect_one_line_error("sample gan --ckpt x.safetensors", 2, "--out PNG is required");
+  expect_one_line_error("train gan --pack 3", 2, "--pack 3 must divide --batch 64");
+  expect_one_line_error("train gan --pack 2 --conditional", 2, "--pack and --conditional do not go together");
+  expect_one_line_error("train gan --r1 -1", 2, "--r1 expects");
 }
 
 // The 2-D toy (cli/gan/toy.cpp): a short run prints the mode metrics and writes one scatter plot per evaluation.
@@ -96,6 +99,36 @@ TEST_F(GanCommands, AVaeCheckpointIsRefusedWithOneLine) {
   const std::string gan = train("g", "train gan --epochs 1", kSmall);
   expect_one_line_error("sample vae --out " + path("s.png") + " --ckpt " + gan, 2,
                         "holds a GAN, not a VAE: use 'hundun sample gan'");
+}
+
+// The switches: a conditional run with the health check, its samples of one class, its latent walks; the
+// mistakes around classes exit 2 with one line; a packed, minibatch-std, R1 run trains and resumes as itself.
+TEST_F(GanCommands, ConditionalRunSamplesOneClassAndWalksItsLatentSpace) {
+  if (!has_fashion_mnist()) GTEST_FAIL() << "no Fashion-MNIST (make deps installs dataset-fashion-mnist)";
+  const std::string ckpt = train("c", "train gan --epochs 1 --conditional", kSmall);
+  const std::string log = read_text(path("c/log.jsonl"));
+  EXPECT_NE(log.find("\"health_classes\":"), std::string::npos) << log;
+  EXPECT_NE(log.find("\"d_accuracy\":"), std::string::npos) << log;
+  RunResult r = run("sample gan --class 7 -n 4 --ckpt " + ckpt + " --out " + path("s7.png"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("wrote " + path("s7.png")), std::string::npos) << r.out;
+  expect_one_line_error("sample gan --class 10 --ckpt " + ckpt + " --out " + path("x.png"), 2,
+                        "--class expects an integer from 0 to 9, got '10'");
+  r = run("interpolate gan --pairs 2 --steps 5 --ckpt " + ckpt + " --out " + path("walk.png"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(path("walk.png")));
+  EXPECT_FALSE(std::filesystem::exists(path("x.png")));
+
+  const std::string plain = train("p", "train gan --epochs 1 --pack 2 --mbstd --r1 1", kSmall);
+  expect_one_line_error("sample gan --class 3 --ckpt " + plain + " --out " + path("x.png"), 2,
+                        "holds an unconditional model");
+  expect_one_line_error("interpolate gan --class 3 --ckpt " + plain + " --out " + path("x.png"), 2,
+                        "holds an unconditional GAN");
+  expect_one_line_error("train gan --epochs 2 --pack 4 --out " + path("p") + " --resume " + plain, 2,
+                        "--pack 4 contradicts the checkpoint's 2");
+  r = run("train gan --epochs 2 --out " + path("p") + " --resume " + plain);  // the switches come from the file
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("pack 2, minibatch std, R1 gamma 1"), std::string::npos) << r.out;
 }
 
 }  // namespace hd

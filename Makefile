@@ -151,7 +151,7 @@ demo: $(LESSON_BINS)
 # writes weights/README.md with each file's command, seed, training time and metrics.
 .PHONY: weights
 weights: $(BUILD)/hundun
-	@scripts/make_weights.sh $(BUILD)/hundun
+	@scripts/make_weights.sh $(BUILD)/hundun $(WEIGHTS)
 
 # ---------------------------------------------------------------------------------------------------- fuzzing
 # make fuzz: one libFuzzer harness per reader (fuzz/fuzz_<target>.cpp, see fuzz/README.md), compiled with Debian's

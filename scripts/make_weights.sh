@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # make weights: trains the project's shipped weights with fixed seeds and writes weights/README.md.
 #
-#   scripts/make_weights.sh [build/hundun]        (what `make weights` runs; about 15 minutes on 2 quiet cores)
+#   scripts/make_weights.sh [build/hundun] [NAME ...]   (what `make weights` runs; about 40 minutes on 2 quiet cores)
+#
+# With NAMEs (`make weights WEIGHTS="gan cgan"`) only those are trained again; the README keeps the other files'
+# sections as they were.
 #
 # Each model is trained by `hundun train ...` into out/weights/<name>/ (checkpoint, log, pictures), then
 # `hundun export` strips the checkpoint to the model's weights and metadata (no optimizer state) into
@@ -10,6 +13,7 @@
 # files against the code afterwards.
 set -euo pipefail
 hundun=${1:-build/hundun}
+only=("${@:2}")
 work=out/weights
 readme=weights/README.md
 mkdir -p weights "$work"
@@ -21,6 +25,7 @@ sections=()
 # train NAME SEED TRAIN_ARGS...: trains, exports, and remembers the command and its time for the README.
 train() {
   local name=$1 seed=$2; shift 2
+  wanted "$name" || return 0
   local command="hundun $* --seed $seed --out $work/$name"
   echo
   echo "################ weights/$name.safetensors: $command"
@@ -36,9 +41,27 @@ train() {
 }
 declare -A trained_command trained_seed trained_seconds
 
+# wanted NAME: true when NAME is to be trained in this run (all of them when no NAME was given).
+wanted() {
+  [[ ${#only[@]} -eq 0 ]] && return 0
+  local n
+  for n in "${only[@]}"; do [[ $n == "$1" ]] && return 0; done
+  return 1
+}
+# old_section NAME: NAME's section of the README as it is, from its heading to the next one.
+old_section() {
+  [[ -f $readme ]] || return 0
+  awk -v h="## \`$1.safetensors\`" 'index($0, h) == 1 { p = 1; print; next } p && /^## / { p = 0 } p' "$readme"
+}
+
 # section NAME WHAT EVAL_ARGS...: evaluates weights/NAME.safetensors and adds its part of the README.
 section() {
   local name=$1 what=$2; shift 2
+  if ! wanted "$name"; then
+    sections+=("$(old_section "$name")
+")
+    return 0
+  fi
   local eval_command="hundun $* --ckpt weights/$name.safetensors"
   local result
   result=$("$hundun" "$@" --ckpt "weights/$name.safetensors")
@@ -66,6 +89,8 @@ train classifier 0 train classifier --model cnn --epochs 5
 train ae 1 train ae --epochs 10
 train vae 1 train vae --epochs 10
 train vae2d 1 train vae --latent 2 --epochs 10
+train gan 1 train gan --epochs 5
+train cgan 1 train gan --conditional --epochs 5
 
 echo
 echo "################ evaluating the shipped weights"
@@ -73,13 +98,15 @@ section classifier "the CNN judge of models/classifier.h (Fréchet distance feat
 section ae "the MLP autoencoder of models/autoencoder.h, 784-400-20-400-784" eval ae --classifier weights/classifier.safetensors
 section vae "pytorch/examples' VAE of models/vae.h, 784-400-20, Bernoulli decoder, 10 epochs" eval vae --classifier weights/classifier.safetensors
 section vae2d "the same VAE with a 2-D latent space (a drawable map)" eval vae --classifier weights/classifier.safetensors
+section gan "the DCGAN-28 of models/gan.h, non-saturating loss, 5 epochs" eval gan --classifier weights/classifier.safetensors
+section cgan "the same DCGAN, class-conditional (sample gan --class K)" eval gan --classifier weights/classifier.safetensors
 
 {
   cat <<EOF
 # Shipped weights
 
 Written by \`make weights\` (scripts/make_weights.sh) on $(date -u +%Y-%m-%d), code \`$code\`,
-$(nproc) cores ($cpu), $((SECONDS - total_start)) s in all. Every number below is the output of
+$(nproc) cores ($cpu), $((SECONDS - total_start)) s in all$([[ ${#only[@]} -gt 0 ]] && echo " for ${only[*]} (the other files' sections are from earlier runs)"). Every number below is the output of
 the command shown; the training runs' logs, loss curves and per-epoch pictures are in \`$work/\`
 (not committed). Training times depend on what else the machine was doing.
 
@@ -91,6 +118,9 @@ judges with (\`weights/classifier.safetensors\` is its default \`--classifier\`)
     build/hundun sample vae --ckpt weights/vae.safetensors -n 64 --out vae_samples.png
     build/hundun sample ae --ckpt weights/ae.safetensors -n 64 --out ae_samples.png
     build/hundun interpolate vae --ckpt weights/vae2d.safetensors --out walk.png
+    build/hundun sample gan --ckpt weights/gan.safetensors -n 64 --out gan_samples.png
+    build/hundun sample gan --ckpt weights/cgan.safetensors --class 7 -n 64 --out sneakers.png
+    build/hundun interpolate gan --ckpt weights/gan.safetensors --out gan_walk.png
 
 \`tests/test_weights.cpp\` loads every file and checks its metric on a part of the test set, so the
 weights cannot silently go stale against the code; after changing a model, run \`make weights\` again.

@@ -248,6 +248,7 @@ int train(const std::vector<std::string>& words) {
     GridOptions grid;
     if (options.num_classes > 0) {
       grid.nrow = options.num_classes;
+      grid.upscale = 2;  // room for the class names above the columns
       labels.column_labels = fashion_mnist_classes();
     }
     labels.caption = fmt::format("{}: G(z), the same {} z ~ N(0, I) every epoch", tag, shown);

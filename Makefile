@@ -147,11 +147,12 @@ lesson-%:
 demo: $(LESSON_BINS)
 	@scripts/demo.sh $(BUILD)
 
-# make weights: trains the shipped weights/*.safetensors with fixed seeds (about 15 minutes on 2 cores) and
-# writes weights/README.md with each file's command, seed, training time and metrics.
+# make weights: trains the shipped weights/*.safetensors with fixed seeds (about 40 minutes on 2 cores) and
+# writes weights/README.md with each file's command, seed, training time and metrics. WEIGHTS="gan cgan": only
+# those; JOBS=2: two trainings at once, one thread each.
 .PHONY: weights
 weights: $(BUILD)/hundun
-	@scripts/make_weights.sh $(BUILD)/hundun $(WEIGHTS)
+	@JOBS=$(or $(JOBS),1) scripts/make_weights.sh $(BUILD)/hundun $(WEIGHTS)
 
 # ---------------------------------------------------------------------------------------------------- fuzzing
 # make fuzz: one libFuzzer harness per reader (fuzz/fuzz_<target>.cpp, see fuzz/README.md), compiled with Debian's

@@ -53,6 +53,38 @@ std::shared_ptr<ImageClassifier> shipped_classifier(const Options& opt, const st
   return load_shipped<ImageClassifier>(opt, name, load_classifier);
 }
 
+std::shared_ptr<gan::GAN> shipped_gan(const Options& opt, const std::string& name) {
+  return load_shipped<gan::GAN>(opt, name, gan::load_gan);
+}
+
+GanLosses train_short_gan(gan::GAN& model, const Dataset& data, const TrainingBudget& budget, uint64_t seed,
+                          const std::string& label) {
+  Dataset part = budget.images < data.images.size(0) ? subset(data, budget.images, seed + 1) : data;
+  DataLoader loader(part, budget.batch, /*shuffle=*/true, seed);
+  Adam adam_d(model.discriminator->parameters(), budget.lr, 0.5f, 0.999f);
+  Adam adam_g(model.generator->parameters(), budget.lr, 0.5f, 0.999f);
+  Generator rng(seed);
+  fmt::print("  training {} on {} images, {} epoch{}, batch {}, Adam lr {} betas (0.5, 0.999)\n", label,
+             part.images.size(0), budget.epochs, budget.epochs == 1 ? "" : "s", budget.batch, budget.lr);
+  GanLosses losses;
+  TrainLoop loop;
+  loop.label = "  " + label;
+  loop.epochs = budget.epochs;
+  loop.watched = {model.generator.get(), model.discriminator.get()};
+  loop.step = [&](const Tensor& x, const Tensor& y) {
+    const gan::AdversarialLosses l = gan::train_step(model, adam_d, adam_g, to_minus_one_one(x), rng,
+                                                     model.num_classes() > 0 ? y : Tensor());
+    return StepLosses{{"D", l.discriminator}, {"G", l.generator}};
+  };
+  loop.after_step = [&](const StepLosses& l) {
+    losses.d.push_back(l[0].second);
+    losses.g.push_back(l[1].second);
+  };
+  run_training(loop, loader);
+  model.eval();
+  return losses;
+}
+
 std::vector<double> train_short(Module& model, const Dataset& data, const TrainingBudget& budget, uint64_t seed,
                                 const std::string& label,
                                 const std::function<Variable(const Tensor& x, const Tensor& y)>& loss_of_batch) {

@@ -20,6 +20,7 @@
 #include "lessons/lesson.h"
 #include "models/autoencoder.h"
 #include "models/classifier.h"
+#include "models/gan.h"
 #include "models/vae.h"
 
 namespace hd::lesson {
@@ -32,6 +33,7 @@ std::string shipped_weights_path(const std::string& name);
 std::shared_ptr<Autoencoder> shipped_autoencoder(const Options& opt, const std::string& name = "ae");
 std::shared_ptr<VAE> shipped_vae(const Options& opt, const std::string& name = "vae");
 std::shared_ptr<ImageClassifier> shipped_classifier(const Options& opt, const std::string& name = "classifier");
+std::shared_ptr<gan::GAN> shipped_gan(const Options& opt, const std::string& name = "gan");
 
 // --- a short training run ---
 
@@ -48,5 +50,13 @@ struct TrainingBudget {
 std::vector<double> train_short(Module& model, const Dataset& data, const TrainingBudget& budget, uint64_t seed,
                                 const std::string& label,
                                 const std::function<Variable(const Tensor& x, const Tensor& y)>& loss_of_batch);
+
+// The GAN's short run: Algorithm 1 (gan::train_step, both Adams at 2e-4, betas (0.5, 0.999)) over mini-batches
+// of `data` scaled to [-1, 1], budget.lr and budget.batch as given. Returns D's and G's loss at every step.
+struct GanLosses {
+  std::vector<double> d, g;
+};
+GanLosses train_short_gan(gan::GAN& model, const Dataset& data, const TrainingBudget& budget, uint64_t seed,
+                          const std::string& label);
 
 }  // namespace hd::lesson

@@ -4,7 +4,8 @@
 #   scripts/make_weights.sh [build/hundun] [NAME ...]   (what `make weights` runs; about 40 minutes on 2 quiet cores)
 #
 # With NAMEs (`make weights WEIGHTS="gan cgan"`) only those are trained again; the README keeps the other files'
-# sections as they were.
+# sections as they were. With JOBS=N (`make weights JOBS=2`) up to N trainings run at once, one thread each
+# (OMP_NUM_THREADS=1): on a shared machine two one-thread runs lose less to waiting than one two-thread run.
 #
 # Each model is trained by `hundun train ...` into out/weights/<name>/ (checkpoint, log, pictures), then
 # `hundun export` strips the checkpoint to the model's weights and metadata (no optimizer state) into
@@ -22,24 +23,42 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 code=$(git describe --always --dirty 2>/dev/null || echo "unknown")
 sections=()
 
-# train NAME SEED TRAIN_ARGS...: trains, exports, and remembers the command and its time for the README.
+jobs=${JOBS:-1}
+running=()
+
+# run_training NAME SEED TRAIN_ARGS...: one training, its export, and its wall time into $work/NAME.seconds.
+run_training() {
+  local name=$1 seed=$2; shift 2
+  rm -rf "${work:?}/$name"  # no pictures of an older run mixed in
+  local start=$EPOCHREALTIME
+  "$hundun" "$@" --seed "$seed" --out "$work/$name" | tee "$work/$name.train.txt"
+  awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", b - a}' >"$work/$name.seconds"
+  "$hundun" export --ckpt "$work/$name/checkpoint.safetensors" --out "weights/$name.safetensors"
+}
+
+# train NAME SEED TRAIN_ARGS...: trains (in the background when JOBS > 1), exports, and remembers the command.
 train() {
   local name=$1 seed=$2; shift 2
   wanted "$name" || return 0
   local command="hundun $* --seed $seed --out $work/$name"
   echo
   echo "################ weights/$name.safetensors: $command"
-  rm -rf "${work:?}/$name"  # no pictures of an older run mixed in
-  local start=$EPOCHREALTIME
-  "$hundun" "$@" --seed "$seed" --out "$work/$name" | tee "$work/$name.train.txt"
-  local seconds
-  seconds=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", b - a}')
-  "$hundun" export --ckpt "$work/$name/checkpoint.safetensors" --out "weights/$name.safetensors"
   trained_command[$name]=$command
   trained_seed[$name]=$seed
-  trained_seconds[$name]=$seconds
+  if ((jobs > 1)); then
+    while ((${#running[@]} >= jobs)); do finish_one; done
+    OMP_NUM_THREADS=1 run_training "$name" "$seed" "$@" >"$work/$name.console.txt" 2>&1 &
+    running+=($!)
+  else
+    run_training "$name" "$seed" "$@"
+  fi
 }
-declare -A trained_command trained_seed trained_seconds
+# finish_one: waits for the oldest background training; a failed one stops the script.
+finish_one() {
+  wait "${running[0]}" || { echo "make_weights: a training failed (see $work/*.console.txt)" >&2; exit 1; }
+  running=("${running[@]:1}")
+}
+declare -A trained_command trained_seed
 
 # wanted NAME: true when NAME is to be trained in this run (all of them when no NAME was given).
 wanted() {
@@ -74,7 +93,7 @@ section() {
 
 - trained by: \`${trained_command[$name]}\`, then \`hundun export\` (weights and metadata only, $size MB)
 - seed: ${trained_seed[$name]}
-- training time: ${trained_seconds[$name]} s (wall clock, including the per-epoch test pass and pictures)
+- training time: $(cat "$work/$name.seconds") s (wall clock, including the per-epoch test pass and pictures)
 - last epoch: \`$last_epoch\`
 - evaluated by: \`$eval_command\`
 
@@ -92,6 +111,7 @@ train vae2d 1 train vae --latent 2 --epochs 10
 train gan 1 train gan --epochs 5
 train cgan 1 train gan --conditional --epochs 5
 
+while ((${#running[@]} > 0)); do finish_one; done
 echo
 echo "################ evaluating the shipped weights"
 section classifier "the CNN judge of models/classifier.h (Fréchet distance features, class coverage)" eval classifier

@@ -19,6 +19,8 @@
 #include "data/loader.h"
 #include "models/autoencoder.h"
 #include "models/classifier.h"
+#include "models/gan.h"
+#include "metrics/frechet.h"
 #include "models/vae.h"
 #include "nn/checkpoint.h"
 #include "fixtures.h"
@@ -31,6 +33,11 @@ namespace hd {
 constexpr double kAutoencoderBound = 219.2;  // measured 214.86
 constexpr double kVaeBound = 248.5;          // measured 243.61
 constexpr double kVae2dBound = 269.4;        // measured 264.13
+
+// FD of 1000 samples (Generator(0)) against the first 2000 test images' features, by the shipped classifier: the
+// value measured when the weights were made, plus 10% (FD of 1000 samples varies a few percent with the draw).
+constexpr double kGanFdBound = GAN_FD_BOUND;
+constexpr double kCganFdBound = CGAN_FD_BOUND;
 
 static std::string shipped(const std::string& name) {
   return std::string(HUNDUN_SOURCE_DIR) + "/weights/" + name + ".safetensors";
@@ -131,6 +138,37 @@ TEST_F(ShippedWeights, VaeStillFitsTheTestSet) {
   }
 }
 
+TEST_F(ShippedWeights, GansStillMakeGarments) {
+  REQUIRE_DATA();
+  const CheckpointInfo judge_info = open("classifier");
+  if (judge_info.metadata.empty()) return;
+  std::shared_ptr<ImageClassifier> judge = make_classifier(metadata(judge_info, "model"));
+  load_checkpoint(shipped("classifier"), *judge);
+  const FeatureClassifier classify = [&](const Tensor& images) { return features_and_probabilities(*judge, images); };
+  const FeatureStatistics real = feature_statistics(classify_in_batches(test_images(2000), classify).first);
+  for (const auto& [name, bound] : {std::pair{"gan", kGanFdBound}, std::pair{"cgan", kCganFdBound}}) {
+    SCOPED_TRACE(name);
+    if (open(name).metadata.empty()) continue;
+    const std::shared_ptr<gan::GAN> model = gan::load_gan(shipped(name));
+    Generator gen(0);
+    const QualityReport q = quality_report(model->sample(1000, gen), classify, real);
+    EXPECT_LT(q.fd, bound) << describe(q);
+    EXPECT_EQ(q.classes_covered, 10) << describe(q);
+  }
+  // `hundun sample gan --class K` gives that class: most of 200 samples of each class are judged to be of it.
+  if (open("cgan").metadata.empty()) return;
+  const std::shared_ptr<gan::GAN> cgan = gan::load_gan(shipped("cgan"));
+  ASSERT_EQ(cgan->num_classes(), 10);
+  for (int64_t k = 0; k < 10; ++k) {
+    Generator gen(static_cast<uint64_t>(k));
+    const Tensor p = classify_in_batches(cgan->sample_class(200, k, gen), classify).second;  // [200, 10]
+    int64_t right = 0;
+    for (int64_t i = 0; i < 200; ++i) right += std::max_element(p.data() + i * 10, p.data() + i * 10 + 10) - (p.data() + i * 10) == k;
+    EXPECT_GE(right, CGAN_CLASS_MIN) << "class " << k << " (" << fashion_mnist_classes()[static_cast<size_t>(k)]
+                                     << "): " << right << " of 200 samples judged to be of it";
+  }
+}
+
 // ------------------------------------------------------------------------- the PyTorch twins
 
 static const char* kTwinScript = "/usr/bin/python3 tests/reference/make_shipped_weights_fixture.py";
@@ -188,6 +226,19 @@ TEST_F(ShippedWeights, SameOutputsAsThePyTorchTwins) {
     VAE vae(o);
     load_checkpoint(shipped(name), vae);
     expect_same_as_torch(torch, name, name + ".decoded_mu", info, vae.decode_images(vae.encode(Variable(x)).mu.data()));
+  }
+
+  for (const std::string name : {"gan", "cgan"}) {
+    info = open(name);
+    if (info.metadata.empty()) return;
+    const std::shared_ptr<gan::GAN> model = gan::load_gan(shipped(name));  // in eval mode
+    ASSERT_TRUE(torch.tensors.count("gan.z")) << "rerun " << kTwinScript;
+    expect_same_as_torch(torch, name, name + ".generated", info, model->decode_images(torch.tensors.at("gan.z")));
+    Tensor labels({kTwinImages});  // the classes in turn, as the script gives them
+    for (int64_t i = 0; i < kTwinImages; ++i) labels.data()[i] = static_cast<float>(i % 10);
+    const Variable d = model->discriminator->forward(Variable(to_minus_one_one(x)),
+                                                     model->num_classes() > 0 ? labels : Tensor());
+    expect_same_as_torch(torch, name, name + ".d_logits", info, d.data());
   }
 }
 

@@ -11,6 +11,8 @@ weights are PyTorch's weights, and a way to take a model trained in C++ over to 
                  ae   the autoencoder of models/autoencoder.h (`hundun train ae`, --arch mlp or conv)
                  vae  the VAE of models/vae.h (`hundun train vae`): pytorch/examples' VAE, built by
                       bench/torch/vae.py
+                 gan  the DCGAN of models/gan.h (`hundun train gan`, any switches): both networks,
+                      "generator.*" and "discriminator.*", built by bench/torch/dcgan.py
                  mlp  the 784-256-10 Sequential that Checkpoint.TorchExport writes
                sizes (latent_dim, hidden, arch) come from the checkpoint's metadata
   --eval       also measures the model on the Fashion-MNIST test set (read by bench/torch/fashion_mnist.py from --data,
@@ -19,6 +21,9 @@ weights are PyTorch's weights, and a way to take a model trained in C++ over to 
                "history_epochs") beside it:
                  cnn, mlp  the test accuracy, with BatchNorm in eval mode (running statistics)
                  ae        the reconstruction BCE per image
+                 gan       the mean logit D(x) on the test images and D(G(z)) on 1000 z ~ N(0, I) drawn after
+                           torch.manual_seed(0) (conditional: the classes in turn), with BatchNorm in eval mode;
+                           hundun keeps no such number, so the third column is empty
                  vae       the negative ELBO per image with one z per image, eps drawn after
                            torch.manual_seed(0) in batches of 500: hundun's generator gives PyTorch's
                            numbers, so this repeats `hundun eval vae --seed 0` draw for draw
@@ -54,6 +59,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "bench", "torch"))
 from safetensors_io import load  # noqa: E402
 from classifier import Classifier  # noqa: E402
 from vae import VAE, loss_function as vae_loss  # noqa: E402
+from dcgan import GAN  # noqa: E402
 from fashion_mnist import DATA, load_split  # noqa: E402
 
 # --- the networks, by the names hundun gives their parameters ---
@@ -100,6 +106,21 @@ def vae(metadata):
     return VAE(int(metadata.get("latent_dim", 20)), int(metadata.get("hidden", 400)))
 
 
+def gan(metadata):
+    """models/gan.h: GAN with "generator.*" and "discriminator.*" (bench/torch/dcgan.py), sizes and switches
+    from the metadata GanOptions::to_metadata writes."""
+    channels, height, width = (int(v) for v in metadata.get("image_shape", "1,28,28").split(","))
+    return GAN(metadata.get("loss", "ns"), int(metadata.get("latent_dim", 100)), int(metadata.get("features", 64)),
+               channels, height, width, num_classes=int(metadata.get("num_classes", 0)),
+               pack=int(metadata.get("pack", 1)), mbstd=metadata.get("minibatch_std", "0") == "1",
+               r1_gamma=float(metadata.get("r1_gamma", 0)))
+
+
+def gan_labels(module, n):
+    """A conditional GAN's classes in turn (0, 1, ..., K-1, 0, ...), as hundun's decode_images takes them."""
+    return torch.arange(n) % module.num_classes if module.num_classes else None
+
+
 # --- --eval: each model measured as hundun measures it; returns (what, PyTorch's number, hundun's number) ---
 
 
@@ -143,12 +164,24 @@ def negative_elbo(module, images, labels, metadata):
     return "negative ELBO per image", total / len(images), last_epoch(metadata, 2)
 
 
+def gan_logits(module, images, labels, metadata):
+    torch.manual_seed(0)
+    z = torch.randn(1000, module.latent_dim)
+    with torch.no_grad():
+        fake = module.generator(z, gan_labels(module, 1000))
+        d_real = module.discriminator(images * 2 - 1, labels if module.num_classes else None).mean().item()
+        d_fake = module.discriminator(fake, gan_labels(module, 1000)).mean().item()
+    print(f"  mean logit D(G(z)) on 1000 samples: {d_fake:.4f}")
+    return "mean logit D(x) on the test images", d_real, None
+
+
 # name -> (builder taking the checkpoint's metadata, measure for --eval)
 MODELS = {
     "mlp": (mlp_784_256_10, test_accuracy_flat),
     "cnn": (cnn, test_accuracy),
     "ae": (autoencoder, reconstruction_bce),
     "vae": (vae, negative_elbo),
+    "gan": (gan, gan_logits),
 }
 
 # name in hundun's optimizer -> torch.optim class; chosen by which per-parameter state the file holds

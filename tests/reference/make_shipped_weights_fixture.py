@@ -12,6 +12,9 @@ The images are the first N = 16 Fashion-MNIST test images. Tensors (float32):
   ae.reconstruction [N, 1, 28, 28]   sigmoid(decoder(encoder(x))): hundun's Autoencoder::reconstruct
   vae.decoded_mu    [N, 1, 28, 28]   the decoder's pixel probabilities at z = mu (no noise)
   vae2d.decoded_mu  [N, 1, 28, 28]   the same for the 2-D VAE
+  gan.z             [N, 100]         noise from torch.Generator().manual_seed(0)
+  gan.generated, cgan.generated [N, 1, 28, 28]   (G(z) + 1) / 2, hundun's decode_images (cgan: classes in turn)
+  gan.d_logits, cgan.d_logits   [N, 1]           D on the test images scaled to [-1, 1] (cgan: told the classes in turn)
 Metadata: "torch" = the torch version, "<name>.step" = the training step the weights file records (a
 test failing after `make weights` names it, so a stale fixture is easy to tell from a broken model).
 """
@@ -58,6 +61,16 @@ def main():
             vae, info = twin(name, "vae")
             mu, _ = vae.encode(x.reshape(N, 784))
             tensors[f"{name}.decoded_mu"] = vae.decode(mu).reshape(N, 1, 28, 28)  # decode ends in a sigmoid
+            metadata[f"{name}.step"] = info["hundun.step"]
+
+        # The GANs: G(z) for N fixed z (the conditional one's classes in turn) and D's logits on the test images.
+        z = torch.randn(N, 100, generator=torch.Generator().manual_seed(0))
+        tensors["gan.z"] = z
+        for name in ("gan", "cgan"):
+            model, info = twin(name, "gan")
+            labels = torch.arange(N) % model.num_classes if model.num_classes else None
+            tensors[f"{name}.generated"] = (model.generator(z, labels) + 1) / 2  # hundun's decode_images: [0, 1]
+            tensors[f"{name}.d_logits"] = model.discriminator(x * 2 - 1, labels)
             metadata[f"{name}.step"] = info["hundun.step"]
     save(OUT, {k: v.contiguous() for k, v in tensors.items()}, metadata)
     print(f"wrote {os.path.normpath(OUT)} ({os.path.getsize(OUT)} bytes)")

@@ -4,7 +4,7 @@
 set -euo pipefail
 build=${1:-build}
 out=out/demo
-demo_lessons=(01_probability 04_autograd 05_autoencoder 06_vae 07_ae_vs_vae)
+demo_lessons=(01_probability 04_autograd 05_autoencoder 06_vae 07_ae_vs_vae 08_gan)
 
 mkdir -p "$out"
 ran=()

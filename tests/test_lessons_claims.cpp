@@ -248,6 +248,27 @@ TEST(LessonClaims, Lesson07ConclusionsFollowTheNumbers) {
   EXPECT_EQ(says(out, "全新: new images"), copies[2] <= 20) << out;
 }
 
+// Lesson 08: the ring's verdict follows the last snapshot rows, the loss reading follows the settled L_D, the
+// saturation factor is the table's ratio, and a smoke run's DCGAN comparison claims nothing.
+TEST(LessonClaims, Lesson08ConclusionsFollowTheNumbers) {
+  const std::string out = run_lesson("08_gan", "--smoke");
+  const std::string kl = "([0-9]+(?:\\.[0-9]+)?|inf)";  // no high-quality sample at all: KL is infinite
+  auto end = numbers(out, "At the end: plain GAN " + kNumber + "/8 modes, " + kNumber + "% high quality, reverse KL " +
+                              kl + "; PacGAN " + kNumber + "/8, " + kNumber + "%, " + kl);
+  EXPECT_TRUE(says(out, "a smoke run plays")) << out;
+  auto settled = numbers(out, "mean L_D " + kNumber);
+  EXPECT_EQ(says(out, "L_D near 0: D wins"), settled[0] < 0.3) << out;
+  EXPECT_EQ(says(out, "L_D near 2 log 2"), settled[0] > 1.0) << out;
+  auto slopes = numbers(out, "-8.0 +" + kNumber + " +" + kNumber);
+  auto factor = numbers(out, "gives G a gradient " + kNumber + " times smaller");
+  EXPECT_NEAR(factor[0], slopes[1] / slopes[0], 0.05 * factor[0]) << out;  // the table rounds the slopes
+  EXPECT_TRUE(says(out, "the numbers above judge nothing yet")) << out;
+  EXPECT_FALSE(says(out, "look more like real clothes")) << out;
+  auto walk = numbers(out, "differ by " + kNumber + " pixels \\(L2\\) on average, " + kNumber + " at most");
+  EXPECT_EQ(says(out, "is a jump"), walk[1] > 2.5 * walk[0]) << out;
+  EXPECT_GE(end.size(), 6u);
+}
+
 // --- all lessons: a lesson named in a lesson's text exists ---
 
 TEST(LessonClaims, EveryLessonNamedInTheLessonsExists) {

@@ -36,8 +36,8 @@ constexpr double kVae2dBound = 269.4;        // measured 264.13
 
 // FD of 1000 samples (Generator(0)) against the first 2000 test images' features, by the shipped classifier: the
 // value measured when the weights were made, plus 10% (FD of 1000 samples varies a few percent with the draw).
-constexpr double kGanFdBound = GAN_FD_BOUND;
-constexpr double kCganFdBound = CGAN_FD_BOUND;
+constexpr double kGanFdBound = 100;  // provisional, until make weights measures it
+constexpr double kCganFdBound = 100;
 
 static std::string shipped(const std::string& name) {
   return std::string(HUNDUN_SOURCE_DIR) + "/weights/" + name + ".safetensors";
@@ -164,7 +164,7 @@ TEST_F(ShippedWeights, GansStillMakeGarments) {
     const Tensor p = classify_in_batches(cgan->sample_class(200, k, gen), classify).second;  // [200, 10]
     int64_t right = 0;
     for (int64_t i = 0; i < 200; ++i) right += std::max_element(p.data() + i * 10, p.data() + i * 10 + 10) - (p.data() + i * 10) == k;
-    EXPECT_GE(right, CGAN_CLASS_MIN) << "class " << k << " (" << fashion_mnist_classes()[static_cast<size_t>(k)]
+    EXPECT_GE(right, 120) << "class " << k << " (" << fashion_mnist_classes()[static_cast<size_t>(k)]
                                      << "): " << right << " of 200 samples judged to be of it";
   }
 }

@@ -275,7 +275,7 @@ int main(int argc, char** argv) try {
 
   // ------------------------------------------------------------------------------------------
   lesson::section("5. One pass per image (一步生成)");
-  // G makes an image in one forward pass, as the VAE's decoder does; the diffusion model of lessons 10-11 needs
+  // G makes an image in one forward pass, as the VAE's decoder does; the diffusion model (the lecture's fourth) needs
   // one pass per denoising step (tens to a thousand).
   {
     const Tensor z = randn({1000, dcgan->latent_dim()}, gen), zv = randn({1000, vae->latent_dim()}, gen);
@@ -328,7 +328,7 @@ int main(int argc, char** argv) try {
   // N(0, I) puts its draws in 100 dimensions (its midpoint's norm is about sqrt(100 / 2) = 7.1, not 10); the great
   // circle (slerp) stays at the draws' norm. Nothing in the GAN's training ties nearby z to similar images (no
   // encoder, no KL term as in the VAE), so how smooth a walk looks is a property to measure, not a given:
-  // lesson 13 compares it with the VAE's.
+  // the comparison of the four models sets it beside the VAE's.
   {
     const int64_t steps = 9;
     std::vector<Tensor> rows;

@@ -273,15 +273,15 @@ int train(const std::vector<std::string>& words) {
 
 // hundun interpolate gan: walks between two noise vectors z_a, z_b ~ N(0, I), each pair twice: the straight line
 // (lerp_latents) and the great circle (slerp_latents), decoded by G. How smooth the rows look is the question the
-// lecture raises about a GAN's latent space (no encoder ties it to the data, as the VAE's KL term does); lesson 13
-// compares it with the VAE's.
+// lecture raises about a GAN's latent space (no encoder ties it to the data, as the VAE's KL term does); the comparison
+// lesson sets it beside the VAE's.
 int interpolate(const std::vector<std::string>& words) {
   ArgParser args("hundun interpolate gan",
                  "Decodes paths between pairs of noise vectors z_a, z_b ~ N(0, I) with the generator of a checkpoint\n"
                  "of 'hundun train gan': each pair as a straight line (lerp) and on the great circle (slerp).");
   args.option("--ckpt", "FILE", "checkpoint of 'hundun train gan'");
-  args.option("--out", "PNG", "where the rows of images go");
   args.option("--pairs", "P", "pairs of endpoints (two rows each)", "4");
+  args.option("--out", "PNG", "where the rows of images go");
   args.option("--steps", "K", "points on each path, both ends included", "10");
   args.option("--seed", "S", "seeds the endpoints", "0");
   args.option("--class", "K", "a conditional GAN's class for every row (default: row pair p gets class p mod 10)");

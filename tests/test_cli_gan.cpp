@@ -131,4 +131,18 @@ TEST_F(GanCommands, ConditionalRunSamplesOneClassAndWalksItsLatentSpace) {
   EXPECT_NE(r.out.find("pack 2, minibatch std, R1 gamma 1"), std::string::npos) << r.out;
 }
 
+// A run whose loss stops being finite (here: D's last layer edited to 3e38, so its logits overflow) stops at that
+// step with one line and exit status 2, and the checkpoint it resumed from, in the same folder, is untouched.
+TEST_F(GanCommands, ANonFiniteLossStopsTheRunAndKeepsTheLastGoodCheckpoint) {
+  if (!has_fashion_mnist()) GTEST_FAIL() << "no Fashion-MNIST (make deps installs dataset-fashion-mnist)";
+  const std::string ckpt = train("d", "train gan --epochs 1", kSmall);
+  TensorFile file = load_safetensors(ckpt);
+  Tensor& w = file.tensors.at("model.discriminator.fc.weight");
+  for (int64_t i = 0; i < w.numel(); ++i) w.data()[i] = 3e38f;
+  save_safetensors(ckpt, file);
+  const std::string before = read_text(ckpt);
+  expect_one_line_error("train gan --epochs 2 --out " + path("d") + " --resume " + ckpt, 2, "diverged at step 3");
+  EXPECT_EQ(read_text(ckpt), before) << "the last good checkpoint was changed";
+}
+
 }  // namespace hd

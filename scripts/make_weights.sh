@@ -43,8 +43,9 @@ train() {
   local command="hundun $* --seed $seed --out $work/$name"
   echo
   echo "################ weights/$name.safetensors: $command"
-  trained_command[$name]=$command
   trained_seed[$name]=$seed
+  trained_command[$name]=$command
+  ((jobs > 1)) && trained_command[$name]="OMP_NUM_THREADS=1 $command"
   if ((jobs > 1)); then
     while ((${#running[@]} >= jobs)); do finish_one; done
     OMP_NUM_THREADS=1 run_training "$name" "$seed" "$@" >"$work/$name.console.txt" 2>&1 &

@@ -36,8 +36,8 @@ constexpr double kVae2dBound = 269.4;        // measured 264.13
 
 // FD of 1000 samples (Generator(0)) against the first 2000 test images' features, by the shipped classifier: the
 // value measured when the weights were made, plus 10% (FD of 1000 samples varies a few percent with the draw).
-constexpr double kGanFdBound = 100;  // provisional, until make weights measures it
-constexpr double kCganFdBound = 100;
+constexpr double kGanFdBound = 105.5;  // measured 95.87 (2026-12-03)
+constexpr double kCganFdBound = 39.5;  // measured 35.89
 
 static std::string shipped(const std::string& name) {
   return std::string(HUNDUN_SOURCE_DIR) + "/weights/" + name + ".safetensors";
@@ -155,7 +155,8 @@ TEST_F(ShippedWeights, GansStillMakeGarments) {
     EXPECT_LT(q.fd, bound) << describe(q);
     EXPECT_EQ(q.classes_covered, 10) << describe(q);
   }
-  // `hundun sample gan --class K` gives that class: most of 200 samples of each class are judged to be of it.
+  // `hundun sample gan --class K` gives that class: most of 200 samples of each class are judged to be of it. Measured
+  // 134 (pullover) to 199 (trouser, bag) of 200; the upper-body garments are the ones the judge itself confuses most.
   if (open("cgan").metadata.empty()) return;
   const std::shared_ptr<gan::GAN> cgan = gan::load_gan(shipped("cgan"));
   ASSERT_EQ(cgan->num_classes(), 10);

@@ -69,6 +69,7 @@ static int sample(const SampleCommand& c, const std::vector<std::string>& words)
   args.option("--out", "PNG", "where the grid of samples goes");
   args.option("--tensor", "FILE", "also write the samples as a safetensors tensor \"samples\" [N, C, H, W]");
   args.option("--seed", "S", "seeds the noise", "0");
+  if (c.add_flags) c.add_flags(args);
   if (parse_or_print_help(args, words)) return 0;
   const std::string ckpt = args.get_required("--ckpt"), out = args.get_required("--out");
   const int64_t n = args.get_int("-n", 1, 100000);
@@ -78,6 +79,7 @@ static int sample(const SampleCommand& c, const std::vector<std::string>& words)
 
   check_family(ckpt, c.family, "sample");
   std::shared_ptr<GenerativeModel> model = c.open(ckpt);
+  const std::string settings = c.configure ? c.configure(args, *model) : "";
   Generator gen(static_cast<uint64_t>(seed));
   const Tensor samples = sample_in_batches(*model, n, gen);
   const ImageShape shape = model->image_shape();
@@ -97,11 +99,13 @@ static int sample(const SampleCommand& c, const std::vector<std::string>& words)
   GridLabels labels;
   labels.caption = fmt::format("{}: {} samples, seed {}", std::filesystem::path(ckpt).filename().string(), shown, seed);
   save_labelled_grid(samples.narrow0(0, shown), out, labels, grid);
-  fmt::print("{}: {}, {} samples with seed {}\n", ckpt, model->describe(), n, seed);
+  fmt::print("{}: {}, {} samples with seed {}{}\n", ckpt, model->describe(), n, seed,
+             settings.empty() ? "" : ", " + settings);
   print_wrote(out, shown < n ? fmt::format("the first {} of the {} samples", shown, n) : fmt::format("{} samples", n));
   if (!tensor_path.empty())
     print_wrote(tensor_path, fmt::format("tensor \"samples\" [{}, {}, {}, {}], float32", n, shape.channels,
                                          shape.height, shape.width));
+  if (c.after_sampling) c.after_sampling(args, *model, out, seed);
   return 0;
 }
 

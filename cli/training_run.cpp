@@ -44,9 +44,9 @@ void add_training_data_flags(ArgParser& args, const std::string& default_out, co
   args.option("--train-size", "N", "train on the first N training images only, 0 for all", "0");
 }
 
-bool already_trained(const std::string& resume, int64_t done, int64_t epochs) {
+bool already_trained(const std::string& resume, int64_t done, int64_t epochs, const std::string& unit) {
   if (done < epochs) return false;
-  fmt::print("{} has already trained {} epochs; pass --epochs larger than {} to train further\n", resume, done, done);
+  fmt::print("{} has already trained {} {}; pass --{} larger than {} to train further\n", resume, done, unit, unit, done);
   return true;
 }
 
@@ -104,11 +104,15 @@ void check_resume_flag(const ArgParser& args, const std::string& flag, bool same
                                  args.get(flag), saved));
 }
 
-void check_resume_flags(const ArgParser& args, const RunSettings& given, const RunSettings& saved) {
+void check_resume_training_flags(const ArgParser& args, const RunSettings& given, const RunSettings& saved) {
   check_resume_flag(args, "--batch", given.batch == saved.batch, std::to_string(saved.batch));
   check_resume_flag(args, "--lr", given.lr == saved.lr, fmt::format("{}", saved.lr));
   check_resume_flag(args, "--seed", given.seed == saved.seed, std::to_string(saved.seed));
   check_resume_flag(args, "--train-size", given.train_size == saved.train_size, std::to_string(saved.train_size));
+}
+
+void check_resume_flags(const ArgParser& args, const RunSettings& given, const RunSettings& saved) {
+  check_resume_training_flags(args, given, saved);
   check_resume_flag(args, "--test-size", given.test_size == saved.test_size, std::to_string(saved.test_size));
 }
 

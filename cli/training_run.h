@@ -43,8 +43,8 @@ void add_training_data_flags(ArgParser& args, const std::string& default_out, co
                              const std::string& resume_help = "continue the run saved in this checkpoint");
 
 // For --resume: true (after saying so) when the run in `resume` has trained its `done` epochs and --epochs asks for
-// no more, so there is nothing to do.
-bool already_trained(const std::string& resume, int64_t done, int64_t epochs);
+// no more, so there is nothing to do. `unit` is "steps" for a command that trains in steps (--steps).
+bool already_trained(const std::string& resume, int64_t done, int64_t epochs, const std::string& unit = "epochs");
 
 // What a training checkpoint's metadata holds: the model's own, the run's settings, and its history (one record of
 // numbers per epoch, the loss of every step).
@@ -59,8 +59,10 @@ std::vector<double> step_losses_from(const Metadata& metadata);
 // With --resume the checkpoint's settings win; a flag given with another value would silently make a
 // different run, so it is refused: UsageError "--batch 32 contradicts the checkpoint's 64 (...)".
 void check_resume_flag(const ArgParser& args, const std::string& flag, bool same, const std::string& saved);
-// The same for the flags of RunSettings: --batch, --lr, --seed, --train-size, --test-size.
+// The same for the flags of RunSettings: --batch, --lr, --seed, --train-size, --test-size; and without --test-size,
+// for a command that has none.
 void check_resume_flags(const ArgParser& args, const RunSettings& given, const RunSettings& saved);
+void check_resume_training_flags(const ArgParser& args, const RunSettings& given, const RunSettings& saved);
 
 // The first n images of a split (n = 0: all of it), for --train-size and --test-size (`flag`, in the
 // UsageError when n is more than there are).

@@ -284,12 +284,12 @@ DiffusionOptions DiffusionOptions::from_metadata(const Metadata& m) {
   if (m.has("ema_decay")) o.ema_decay = static_cast<float>(m.number("ema_decay"));
   o.unet.image = image_shape_from(m);
   const int64_t c0 = o.unet.channels[0], cl = o.unet.channels.back(), d = o.unet.time_dim, C = o.unet.image.channels;
-  m.expect_shape("time_mlp.0.weight", {d, d});     // pins time_dim
-  m.expect_shape("conv_in.weight", {c0, C, 3, 3});  // pins C and the first level
-  m.expect_shape("mid.conv1.weight", {cl, cl, 3, 3});
+  m.expect_shape("unet.time_mlp.0.weight", {d, d});     // pins time_dim
+  m.expect_shape("unet.conv_in.weight", {c0, C, 3, 3});  // pins C and the first level
+  m.expect_shape("unet.mid.conv1.weight", {cl, cl, 3, 3});
   for (size_t i = 0; i < o.unet.channels.size(); ++i) {  // pins every level
     const int64_t ci = o.unet.channels[i];
-    m.expect_shape(fmt::format("down.{}.conv2.weight", i), {ci, ci, 3, 3});
+    m.expect_shape(fmt::format("unet.down.{}.conv2.weight", i), {ci, ci, 3, 3});
   }
   try {
     check_unet_options(o.unet);

@@ -360,7 +360,7 @@ DiffusionModel& as_diffusion(GenerativeModel& model) { return dynamic_cast<Diffu
 
 void add_sampler_flags(ArgParser& args) {
   args.option("--sampler", "NAME", "ddpm (Ho et al.'s Algorithm 2, all T steps) or ddim (Song et al., any steps)", "ddim");
-  args.option("--steps", "S", "DDIM's denoising steps, 1 to T (DDPM always takes T)", "50");
+  args.option("--steps", "S", "DDIM's denoising steps, 1 to T (DDPM always takes T)", "50, or T if fewer");
   args.option("--eta", "E", "DDIM's noise, from 0 (deterministic) to 1 (as DDPM's posterior)", "0");
   args.flag("--trajectory", "also write x_t along the way for 8 images (<out>_trajectory.png)");
 }
@@ -375,7 +375,10 @@ std::string configure_sampler(const ArgParser& args, GenerativeModel& generative
   diffusion::SamplerOptions o;
   o.sampler = diffusion::sampler_from_name(args.get_choice("--sampler", {"ddpm", "ddim"}));
   const int64_t T = model.options.T;
-  o.steps = o.sampler == diffusion::Sampler::DDPM ? T : args.get_int("--steps", 1, T);
+  // Without --steps, DDIM takes 50 steps, or all T of a diffusion with fewer.
+  o.steps = o.sampler == diffusion::Sampler::DDPM ? T
+            : args.given("--steps")                ? args.get_int("--steps", 1, T)
+                                                   : std::min<int64_t>(50, T);
   o.eta = nonnegative(args, "--eta", 1.0);
   if (o.sampler == diffusion::Sampler::DDPM && args.given("--steps") && args.get_int("--steps", 1, T) != T)
     throw UsageError(fmt::format("--steps {}: DDPM takes all T = {} steps; use --sampler ddim for fewer",

@@ -20,12 +20,13 @@ One step (Ho et al. 2020, Algorithm 1): t ~ U{0..T-1}, eps ~ N(0, I), x_t = sqrt
 loss = mean (eps_theta(x_t, t) - eps)^2, Adam(2e-4) step, EMA(0.999) update; linear schedule, T = 1000.
 
 Prints JSON lines: a "settings" line (with the parameter count), then one line per timed step block: the median
-seconds per step (wall and CPU) over --steps steps after --warmup. Threads as in vae.py: --threads sets torch's own,
+seconds per step (wall and CPU) over --steps steps after --warmup, and the peak memory of the process. Threads as in vae.py: --threads sets torch's own,
 OpenBLAS sizes its own pool.
 """
 import argparse
 import json
 import math
+import resource
 import statistics
 import time
 
@@ -156,7 +157,8 @@ def main():
         cpus.append(time.process_time() - cpu_start)
     print(json.dumps({"bench": "ddpm_step", "impl": "pytorch", "steps": args.steps,
                       "median_seconds": round(statistics.median(walls), 4), "min_seconds": round(min(walls), 4),
-                      "median_cpu_seconds": round(statistics.median(cpus), 4), "last_loss": round(losses[-1], 4)}),
+                      "median_cpu_seconds": round(statistics.median(cpus), 4), "last_loss": round(losses[-1], 4),
+                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}),
           flush=True)
 
 

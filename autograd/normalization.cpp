@@ -68,6 +68,22 @@ Grads batch_norm_grads_differentiable(const Variable& g, const Variable& x, cons
   return Grads{dx, sum(g * xhat, axes), sum(g, axes)};
 }
 
+// A normalisation's inputs: x, then weight and bias where given; and of its three gradients (dx, dweight, dbias)
+// those of the inputs given, in the same order.
+std::vector<Variable> inputs_given(const Variable& x, const Variable& weight, const Variable& bias) {
+  std::vector<Variable> inputs{x};
+  if (weight.defined()) inputs.push_back(weight);
+  if (bias.defined()) inputs.push_back(bias);
+  return inputs;
+}
+
+Grads grads_of_inputs_given(const Grads& grads, const Variable& weight, const Variable& bias) {
+  Grads out{grads[0]};
+  if (weight.defined()) out.push_back(grads[1]);
+  if (bias.defined()) out.push_back(grads[2]);
+  return out;
+}
+
 }  // namespace
 
 // Forward: y = (x - mean) * inv_std * weight + bias, inv_std = 1 / sqrt(var + eps), with the batch's
@@ -113,10 +129,7 @@ Variable batch_norm(const Variable& x, const Tensor& running_mean, const Tensor&
   Tensor y = batch_norm_forward(x.data(), mean, inv_std, weight.defined() ? weight.data() : Tensor(),
                                 bias.defined() ? bias.data() : Tensor());
 
-  std::vector<Variable> inputs{x};
-  if (weight.defined()) inputs.push_back(weight);
-  if (bias.defined()) inputs.push_back(bias);
-  return record_op("batch_norm", y, inputs, [=](const Variable& g, const Variable&, const BackwardContext& ctx) {
+  return record_op("batch_norm", y, inputs_given(x, weight, bias), [=](const Variable& g, const Variable&, const BackwardContext& ctx) {
     Grads grads;
     if (ctx.create_graph) {
       grads = batch_norm_grads_differentiable(g, x, weight, mean, inv_std, training, eps);
@@ -125,10 +138,7 @@ Variable batch_norm(const Variable& x, const Tensor& running_mean, const Tensor&
                                              weight.defined() ? weight.data() : Tensor(), training);
       grads = Grads{Variable(k.dx), Variable(k.dweight), Variable(k.dbias)};
     }
-    Grads out{grads[0]};
-    if (weight.defined()) out.push_back(grads[1]);
-    if (bias.defined()) out.push_back(grads[2]);
-    return out;
+    return grads_of_inputs_given(grads, weight, bias);
   });
 }
 
@@ -175,10 +185,7 @@ Variable group_norm(const Variable& x, int64_t num_groups, const Variable& weigh
   Tensor y = group_norm_forward(x.data(), mean, inv_std, weight.defined() ? weight.data() : Tensor(),
                                 bias.defined() ? bias.data() : Tensor());
 
-  std::vector<Variable> inputs{x};
-  if (weight.defined()) inputs.push_back(weight);
-  if (bias.defined()) inputs.push_back(bias);
-  return record_op("group_norm", y, inputs, [=](const Variable& g, const Variable&, const BackwardContext& ctx) {
+  return record_op("group_norm", y, inputs_given(x, weight, bias), [=](const Variable& g, const Variable&, const BackwardContext& ctx) {
     Grads grads;
     if (ctx.create_graph) {
       grads = group_norm_grads_differentiable(g, x, num_groups, weight, eps);
@@ -187,10 +194,7 @@ Variable group_norm(const Variable& x, int64_t num_groups, const Variable& weigh
                                              weight.defined() ? weight.data() : Tensor());
       grads = Grads{Variable(k.dx), Variable(k.dweight), Variable(k.dbias)};
     }
-    Grads out{grads[0]};
-    if (weight.defined()) out.push_back(grads[1]);
-    if (bias.defined()) out.push_back(grads[2]);
-    return out;
+    return grads_of_inputs_given(grads, weight, bias);
   });
 }
 

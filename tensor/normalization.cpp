@@ -58,6 +58,31 @@ void check_same(const Tensor& a, const Tensor& b, const char* op, const char* wh
                                             shape_str(b.shape()), a.defined() ? shape_str(a.shape()) : "undefined"));
 }
 
+// Adds sum(d) and sum(d^2), d = x - shift, over one plane of S contiguous values: float sums within the plane
+// (vectorised by `omp simd`), the plane's totals added in double.
+void add_shifted_sums(const float* plane, int64_t S, float shift, double& sum, double& sum_sq) {
+  float s = 0.f, ss = 0.f;
+#pragma omp simd reduction(+ : s, ss)
+  for (int64_t i = 0; i < S; ++i) {
+    float d = plane[i] - shift;
+    s += d;
+    ss += d * d;
+  }
+  sum += s;
+  sum_sq += ss;
+}
+
+// The two sums of a backward pass over one plane: sum(g) and sum(g * (x - mean)), in float (vectorised).
+std::pair<float, float> gradient_sums(const float* g, const float* x, int64_t S, float mean) {
+  float s = 0.f, sc = 0.f;
+#pragma omp simd reduction(+ : s, sc)
+  for (int64_t i = 0; i < S; ++i) {
+    s += g[i];
+    sc += g[i] * (x[i] - mean);
+  }
+  return {s, sc};
+}
+
 }  // namespace
 
 // Mean and variance from the sums of d = x - K, with K the channel's first value (the "shifted data"
@@ -75,18 +100,7 @@ std::pair<Tensor, Tensor> batch_norm_statistics(const Tensor& x) {
   parallel_for(p.C, x.numel() >= kParallelMin, [&](int64_t c) {
     const float shift = xp[p.offset(0, c)];
     double sum = 0, sum_sq = 0;
-    for (int64_t n = 0; n < p.N; ++n) {
-      const float* plane = xp + p.offset(n, c);
-      float s = 0.f, ss = 0.f;
-#pragma omp simd reduction(+ : s, ss)
-      for (int64_t i = 0; i < p.S; ++i) {
-        float d = plane[i] - shift;
-        s += d;
-        ss += d * d;
-      }
-      sum += s;
-      sum_sq += ss;
-    }
+    for (int64_t n = 0; n < p.N; ++n) add_shifted_sums(xp + p.offset(n, c), p.S, shift, sum, sum_sq);
     const double count = static_cast<double>(p.count());
     mp[c] = static_cast<float>(shift + sum / count);
     vp[c] = static_cast<float>(std::max(0.0, (sum_sq - sum * sum / count) / count));
@@ -170,14 +184,7 @@ BatchNormGrads batch_norm_backward(const Tensor& g, const Tensor& x, const Tenso
     const float m = mean.data()[c], is = inv_std.data()[c];
     double sum_g = 0, sum_gc = 0;
     for (int64_t n = 0; n < p.N; ++n) {
-      const float* gn = gp + p.offset(n, c);
-      const float* xn = xp + p.offset(n, c);
-      float s = 0.f, sc = 0.f;
-#pragma omp simd reduction(+ : s, sc)
-      for (int64_t i = 0; i < p.S; ++i) {
-        s += gn[i];
-        sc += gn[i] * (xn[i] - m);
-      }
+      const auto [s, sc] = gradient_sums(gp + p.offset(n, c), xp + p.offset(n, c), p.S, m);
       sum_g += s;
       sum_gc += sc;
     }
@@ -231,6 +238,15 @@ void check_group_vector(const Tensor& t, const Groups& gr, const char* op, const
                                             op, what, gr.N, gr.G, t.defined() ? shape_str(t.shape()) : "undefined"));
 }
 
+// The groups of x, its statistics mean and inv_std ([N, G]: G read from them) and weight ([C] or undefined) checked.
+Groups checked_groups(const Tensor& x, const Tensor& mean, const Tensor& inv_std, const Tensor& weight, const char* op) {
+  const Groups gr = groups_of(x, mean.defined() && mean.dim() == 2 ? mean.size(1) : 0, op);
+  check_group_vector(mean, gr, op, "mean");
+  check_group_vector(inv_std, gr, op, "inv_std");
+  check_channel_vector(weight, gr.C, op, "weight", true);
+  return gr;
+}
+
 }  // namespace
 
 // The shifted-data algorithm of batch_norm_statistics, over each group's M contiguous values.
@@ -246,18 +262,8 @@ std::pair<Tensor, Tensor> group_norm_statistics(const Tensor& x, int64_t num_gro
     const float* group = xp + ng * gr.M();
     const float shift = group[0];
     double sum = 0, sum_sq = 0;
-    for (int64_t k = 0; k < gr.per_group(); ++k) {  // one plane at a time: float sums stay short
-      const float* plane = group + k * gr.S;
-      float s = 0.f, ss = 0.f;
-#pragma omp simd reduction(+ : s, ss)
-      for (int64_t i = 0; i < gr.S; ++i) {
-        float d = plane[i] - shift;
-        s += d;
-        ss += d * d;
-      }
-      sum += s;
-      sum_sq += ss;
-    }
+    for (int64_t k = 0; k < gr.per_group(); ++k)  // one plane at a time: float sums stay short
+      add_shifted_sums(group + k * gr.S, gr.S, shift, sum, sum_sq);
     const double count = static_cast<double>(gr.M());
     const double var = std::max(0.0, (sum_sq - sum * sum / count) / count);
     mean.data()[ng] = static_cast<float>(shift + sum / count);
@@ -269,11 +275,7 @@ std::pair<Tensor, Tensor> group_norm_statistics(const Tensor& x, int64_t num_gro
 Tensor group_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& inv_std, const Tensor& weight,
                           const Tensor& bias) {
   const char* op = "group_norm";
-  const int64_t G = mean.defined() && mean.dim() == 2 ? mean.size(1) : 0;
-  Groups gr = groups_of(x, G, op);
-  check_group_vector(mean, gr, op, "mean");
-  check_group_vector(inv_std, gr, op, "inv_std");
-  check_channel_vector(weight, gr.C, op, "weight", true);
+  const Groups gr = checked_groups(x, mean, inv_std, weight, op);
   check_channel_vector(bias, gr.C, op, "bias", true);
   Tensor y(x.shape());
   const float* xp = x.data();
@@ -299,12 +301,8 @@ Tensor group_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& inv
 GroupNormGrads group_norm_backward(const Tensor& g, const Tensor& x, const Tensor& mean, const Tensor& inv_std,
                                    const Tensor& weight) {
   const char* op = "group_norm_backward";
-  const int64_t G = mean.defined() && mean.dim() == 2 ? mean.size(1) : 0;
-  Groups gr = groups_of(x, G, op);
+  const Groups gr = checked_groups(x, mean, inv_std, weight, op);
   check_same(g, x, op, "g");
-  check_group_vector(mean, gr, op, "mean");
-  check_group_vector(inv_std, gr, op, "inv_std");
-  check_channel_vector(weight, gr.C, op, "weight", true);
   GroupNormGrads grads{Tensor(x.shape()), Tensor::zeros({gr.C}), Tensor::zeros({gr.C})};
   Tensor sg({gr.N, gr.C}), sgc({gr.N, gr.C});  // per sample and channel
   const float* gp = g.data();
@@ -315,14 +313,7 @@ GroupNormGrads group_norm_backward(const Tensor& g, const Tensor& x, const Tenso
     const float m = mean.data()[ng], is = inv_std.data()[ng];
     double sum_gw = 0, sum_gwc = 0;
     for (int64_t k = 0; k < gr.per_group(); ++k) {
-      const float* gk = gp + ng * gr.M() + k * gr.S;
-      const float* xk = xp + ng * gr.M() + k * gr.S;
-      float s = 0.f, sc = 0.f;
-#pragma omp simd reduction(+ : s, sc)
-      for (int64_t i = 0; i < gr.S; ++i) {
-        s += gk[i];
-        sc += gk[i] * (xk[i] - m);
-      }
+      const auto [s, sc] = gradient_sums(gp + ng * gr.M() + k * gr.S, xp + ng * gr.M() + k * gr.S, gr.S, m);
       const int64_t c = g0 + k;
       sg.data()[n * gr.C + c] = s;
       sgc.data()[n * gr.C + c] = sc;

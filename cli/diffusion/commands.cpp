@@ -22,6 +22,7 @@
 // never stopped.
 #include <fmt/format.h>
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <optional>
@@ -144,19 +145,23 @@ ArgParser make_parser() {
                  "Trains the denoising diffusion model of models/diffusion.h (a U-Net predicting the noise in\n"
                  "x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps) on Fashion-MNIST scaled to [-1, 1], Ho et al.'s\n"
                  "Algorithm 1 with Adam and an EMA of the weights for sampling. Trains in steps.");
-  args.option("--schedule", "NAME", "linear (beta 1e-4 .. 0.02) or cosine (Nichol & Dhariwal)", "linear");
-  args.option("--objective", "NAME", "eps (predict the noise) or v (v = sqrt(abar) eps - sqrt(1 - abar) x_0)", "eps");
-  args.option("--min-snr", "G", "Min-SNR-gamma loss weights with this gamma (e.g. 5); 0 for the plain loss", "0");
-  args.option("--steps", "N", "total training steps (with --resume: including those done)", "20000");
-  args.option("--minutes", "M", "also stop, cleanly and saved, after M minutes of this run");
-  args.option("--batch", "B", "images per step", "64");
-  args.option("--lr", "LR", "Adam's learning rate", "0.0002");
-  args.option("--seed", "S", "seeds the initial weights, the shuffling, every t and every eps", "1");
-  args.option("--timesteps", "T", "the diffusion's number of steps T", "1000");
-  args.option("--channels", "LIST", "the U-Net's channels per level, each a multiple of 8", "32,64,128");
-  args.option("--ema-decay", "D", "the EMA's decay: shadow = D shadow + (1 - D) weights", "0.999");
-  args.option("--save-every", "K", "checkpoint, log line and sample grid every K steps", "1000");
-  args.option("--sample-steps", "S", "DDIM steps of the sample grids", "50");
+  // flag, value's name, help, default
+  const std::vector<std::array<const char*, 4>> flags = {
+      {"--schedule", "NAME", "linear (beta 1e-4 .. 0.02) or cosine (Nichol & Dhariwal)", "linear"},
+      {"--objective", "NAME", "eps (predict the noise) or v (v = sqrt(abar) eps - sqrt(1 - abar) x_0)", "eps"},
+      {"--min-snr", "G", "Min-SNR-gamma loss weights with this gamma (e.g. 5); 0 for the plain loss", "0"},
+      {"--steps", "N", "total training steps (with --resume: including those done)", "20000"},
+      {"--minutes", "M", "also stop, cleanly and saved, after M minutes of this run", ""},
+      {"--batch", "B", "images per step", "64"},
+      {"--lr", "LR", "Adam's learning rate", "0.0002"},
+      {"--seed", "S", "seeds the initial weights, the shuffling, every t and every eps", "1"},
+      {"--timesteps", "T", "the diffusion's number of steps T", "1000"},
+      {"--channels", "LIST", "the U-Net's channels per level, each a multiple of 8", "32,64,128"},
+      {"--ema-decay", "D", "the EMA's decay: shadow = D shadow + (1 - D) weights", "0.999"},
+      {"--save-every", "K", "checkpoint, log line and sample grid every K steps", "1000"},
+      {"--sample-steps", "S", "DDIM steps of the sample grids", "50"},
+  };
+  for (const auto& [flag, metavar, help, value] : flags) args.option(flag, metavar, help, value);
   add_training_data_flags(args, "out/diffusion", "the checkpoint, log and pictures");
   return args;
 }

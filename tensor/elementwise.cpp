@@ -346,6 +346,26 @@ Tensor relu_backward(const Tensor& g, const Tensor& x) {
   return out;
 }
 
+Tensor silu(const Tensor& a) { return map_unary(a, "silu", [](float x) { return x * fast_sigmoid(x); }); }
+
+// d/dx x s(x) = s + x s (1 - s) = s (1 + x (1 - s)).
+Tensor silu_backward(const Tensor& g, const Tensor& x) {
+  check_defined(g, "silu_backward");
+  check_defined(x, "silu_backward");
+  check_same_shape(g, x, "silu_backward");
+  Tensor out(x.shape());
+  const float* gp = g.data();
+  const float* xp = x.data();
+  float* outp = out.data();
+  parallel_range(x.numel(), kParallelMin, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float s = fast_sigmoid(xp[i]);
+      outp[i] = gp[i] * s * (1.f + xp[i] * (1.f - s));
+    }
+  });
+  return out;
+}
+
 // --- fused loss kernels: a loss's per-element formula in one pass instead of one pass per op ---
 
 // max(x, 0) - x y + log(1 + e^-|x|) = -[y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))], written so that

@@ -162,6 +162,21 @@ TEST(UNet, GivesPyTorchsOutputAndGradients) {
   }
 }
 
+// Algorithm 1 step for step as the twin runs it: the same weights from the same seed, then the same x0, t and eps
+// from the same stream, so the same losses.
+TEST(Diffusion, TrainingStepsGivePyTorchsLosses) {
+  Generator gen(0);
+  DiffusionModel model(tiny_model(50), gen);
+  Tensor x0 = rand({4, 1, 8, 8}, gen);
+  for (int64_t i = 0; i < x0.numel(); ++i) x0.data()[i] = 2.f * x0.data()[i] - 1.f;
+  EXPECT_LE(max_abs_difference(x0, fixture().tensors.at("train.x0")), 1e-6f);
+  Adam adam(model.parameters(), 1e-3f);
+  EMA ema(model, 0.999f);
+  const Tensor& torch_losses = fixture().tensors.at("train.losses");
+  for (int64_t s = 0; s < 3; ++s)
+    EXPECT_NEAR(diffusion::train_step(model, adam, ema, x0, gen).loss, torch_losses.data()[s], 1e-5) << "step " << s;
+}
+
 TEST(UNet, ChannelsLevelsAndImageSizeAreOptionsCheckedUpFront) {
   Generator gen(0);
   diffusion::UNetOptions o = tiny_unet();

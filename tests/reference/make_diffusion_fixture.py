@@ -15,6 +15,9 @@ Tensors (float32):
   x [3, 1, 8, 8], t [3]                an input and its steps;  out [3, 1, 8, 8] = unet(x, t)
   grad.<name>                          d sum(out * gout) / d(each parameter), gout [3, 1, 8, 8]
   parameters_unet28                    the parameter count of the full U-Net-28 (channels 32, 64, 128), a scalar
+  train.x0 [4, 1, 8, 8], train.losses [3]   three steps of Algorithm 1 (bench/torch/ddpm.py's train_step, T = 50,
+                                       Adam 1e-3, EMA 0.999) of the tiny U-Net built after torch.manual_seed(0), x0 drawn
+                                       right after it: the same weights, t and eps as hundun's Generator(0) draws
 Metadata: "torch" = the torch version.
 """
 import math
@@ -27,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bench", "torch"))
 from safetensors_io import save  # noqa: E402
-from ddpm import UNet, linear_alpha_bar  # noqa: E402
+from ddpm import UNet, linear_alpha_bar, train_step  # noqa: E402
 
 OUT = os.path.join(HERE, "..", "fixtures", "diffusion.safetensors")
 
@@ -59,6 +62,15 @@ def main():
     tensors.update({"x": x, "t": t, "out": out.detach(), "gout": gout})
     tensors.update({"grad." + n: g for n, g in zip(names, grads)})
     tensors["parameters_unet28"] = torch.tensor(float(sum(p.numel() for p in UNet().parameters())))
+
+    torch.manual_seed(0)
+    unet = UNet(channels=(8, 16), time_dim=16, groups=4)
+    x0 = torch.rand(4, 1, 8, 8) * 2 - 1
+    adam = torch.optim.Adam(unet.parameters(), lr=1e-3)
+    ema = [p.detach().clone() for p in unet.parameters()]
+    losses = [train_step(unet, ema, adam, linear_alpha_bar(50), x0, T=50) for _ in range(3)]
+    tensors["train.x0"] = x0
+    tensors["train.losses"] = torch.tensor(losses)
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     save(OUT, {k: v.numpy() for k, v in tensors.items()}, {"torch": torch.__version__})
     print(f"wrote {os.path.normpath(OUT)} ({os.path.getsize(OUT)} bytes, {len(tensors)} tensors)")

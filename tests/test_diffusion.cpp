@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 
 #include "error_of.h"
 #include "fixtures.h"
+#include "model_file.h"
 #include "models/diffusion.h"
 #include "tensor/random.h"
 #include "tensor/safetensors.h"
@@ -330,6 +332,19 @@ TEST(Diffusion, OptionsRoundTripThroughMetadataAndAreCheckedAgainstTheTensors) {
   m["channels"] = "8,2000";
   EXPECT_NE(error_of([&] { DiffusionOptions::from_metadata(Metadata(m, "f.safetensors")); }).find("[1, 1024]"),
             std::string::npos);
+}
+
+// A file whose metadata claims a bigger U-Net than its tensors hold is refused before anything is built.
+TEST(Diffusion, ACheckpointWhoseMetadataDisagreesWithItsTensorsIsRefused) {
+  std::map<std::string, std::string> metadata = tiny_model().to_metadata();
+  metadata["channels"] = "512,1024";
+  const std::string path = test::write_model_file(
+      "diffusion_hostile.safetensors",
+      {{"unet.time_mlp.0.weight", {16, 16}}, {"unet.conv_in.weight", {8, 1, 3, 3}}}, metadata);
+  const std::string message = error_of([&] { diffusion::load_diffusion(path); });
+  EXPECT_NE(message.find(path), std::string::npos) << message;
+  EXPECT_NE(message.find("unet.conv_in.weight"), std::string::npos) << message;
+  std::filesystem::remove(path);
 }
 
 }  // namespace

@@ -318,7 +318,11 @@ int train(const std::vector<std::string>& words) {
   int64_t step = done;
   bool out_of_time = false;
   while (step < steps && !out_of_time) {
-    if (!progress) progress.emplace("train diffusion", steps);
+    if (!progress) {
+      progress.emplace("train diffusion", steps);
+      progress->set_steps_per_second(true);
+      if (minutes > 0) progress->set_time_limit(minutes * 60 - elapsed());  // time left: the budget's, if sooner
+    }
     if (step % batches == 0) loader.start_epoch();
     loader.next(x, y);
     model.train();

@@ -4,6 +4,7 @@ training step at batch 64.
 
     /usr/bin/python3 bench/torch/ddpm.py --steps 20 --threads 1 --seed 1
     /usr/bin/python3 bench/torch/ddpm.py --count-parameters
+    /usr/bin/python3 bench/torch/ddpm.py --sample 50 --threads 2      (bench/ddim_sample's twin)
 
 The same network, layer names (so state_dicts interchange), construction order (so the same seed draws the same
 weights with PyTorch's default init) and step as hundun; channels c = (32, 64, 128), time embedding d = 128,
@@ -122,6 +123,20 @@ def train_step(unet, ema, adam, alpha_bar, x0, T=1000, decay=0.999):
     return loss.item()
 
 
+def ddim_sample(unet, alpha_bar, x, steps, T=1000):
+    """DDIM with eta = 0 (Song et al. 2021, eq. 12) over tau_i = (i + 1) T / S - 1, as models/diffusion.cpp."""
+    tau = [(i + 1) * T // steps - 1 for i in range(steps)]
+    with torch.no_grad():
+        for i in reversed(range(steps)):
+            t = tau[i]
+            abar = alpha_bar[t].item()
+            abar_prev = alpha_bar[tau[i - 1]].item() if i > 0 else 1.0
+            eps = unet(x, torch.full((x.shape[0],), float(t)))
+            x0 = (x - math.sqrt(1 - abar) * eps) / math.sqrt(abar)
+            x = math.sqrt(abar_prev) * x0 + math.sqrt(1 - abar_prev) * eps
+    return x.clamp(-1, 1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20, help="timed steps")
@@ -130,6 +145,8 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--count-parameters", action="store_true", help="print the U-Net's parameter count and stop")
+    parser.add_argument("--sample", type=int, default=0, metavar="S",
+                        help="time DDIM with S steps for 64 images instead (bench/ddim_sample's twin)")
     args = parser.parse_args()
 
     start_run(args)
@@ -137,6 +154,17 @@ def main():
     n_params = sum(p.numel() for p in unet.parameters())
     if args.count_parameters:
         print(json.dumps({"model": "unet28", "parameters": n_params}))
+        return
+    if args.sample:
+        unet.eval()
+        x_T = torch.randn(64, 1, 28, 28)
+        start, cpu_start = time.perf_counter(), time.process_time()
+        images = ddim_sample(unet, linear_alpha_bar(), x_T, args.sample)
+        print(json.dumps({"bench": "ddim_sample", "impl": "pytorch", "threads": torch.get_num_threads(), "images": 64,
+                          "steps": args.sample, "seconds": round(time.perf_counter() - start, 3),
+                          "cpu_seconds": round(time.process_time() - cpu_start, 3),
+                          "mean_pixel": round(images.mean().item(), 5),
+                          "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}), flush=True)
         return
     adam = optim.Adam(unet.parameters(), lr=2e-4)
     ema = [p.detach().clone() for p in unet.parameters()]

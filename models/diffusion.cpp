@@ -155,6 +155,8 @@ static void check_unet_options(const UNetOptions& o) {
       throw std::invalid_argument(fmt::format("diffusion: every level's channels must be a positive multiple of the "
                                               "{} GroupNorm groups, got {}",
                                               o.groups, c));
+  if (o.num_classes < 0 || o.num_classes > 1000)
+    throw std::invalid_argument(fmt::format("diffusion: num_classes must be in [0, 1000], got {}", o.num_classes));
   if (o.time_dim < 2 || o.time_dim % 2 != 0)
     throw std::invalid_argument(fmt::format("diffusion: time_dim must be even and positive, got {}", o.time_dim));
   const int64_t factor = int64_t{1} << (levels - 1);
@@ -172,6 +174,8 @@ UNet::UNet(const UNetOptions& opts, Generator& gen) : options(opts) {
   time_mlp = register_module("time_mlp", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
                                              std::make_shared<Linear>(d, d, gen), std::make_shared<SiLU>(),
                                              std::make_shared<Linear>(d, d, gen)}));
+  if (options.num_classes > 0)  // the last row: "no label"
+    label_emb = register_module("label_emb", std::make_shared<Embedding>(options.num_classes + 1, d, gen));
   conv_in = register_module("conv_in", std::make_shared<Conv2d>(options.image.channels, ch[0], 3, 1, 1, 1, true, gen));
   down = register_module("down", std::make_shared<ModuleList>());
   downsample = register_module("downsample", std::make_shared<ModuleList>());
@@ -190,13 +194,24 @@ UNet::UNet(const UNetOptions& opts, Generator& gen) : options(opts) {
   conv_out = register_module("conv_out", std::make_shared<Conv2d>(ch[0], options.image.channels, 3, 1, 1, 1, true, gen));
 }
 
-Variable UNet::forward(const Variable& x_in, const Variable& t) {
+Variable UNet::forward(const Variable& x, const Variable& t) { return forward(x, t, Tensor()); }
+
+Variable UNet::forward(const Variable& x_in, const Variable& t, const Tensor& labels) {
   const Variable x = as_images(x_in, options.image, *this);
   if (t.shape() != Shape{x.size(0)})
     throw std::invalid_argument(fmt::format("{}: expected steps t [{}], got {}", describe(), x.size(0),
                                             shape_str(t.shape())));
   const int64_t levels = static_cast<int64_t>(options.channels.size());
-  const Variable temb = (*time_mlp)(Variable(timestep_embedding(t.data(), options.time_dim)));  // [B, d]
+  Variable temb = (*time_mlp)(Variable(timestep_embedding(t.data(), options.time_dim)));  // [B, d]
+  if (labels.defined() && !label_emb)
+    throw std::invalid_argument(fmt::format("{}: labels given to an unconditional U-Net", describe()));
+  if (label_emb) {  // + the class's embedding, "no label" when none is given
+    const Tensor c = labels.defined() ? labels : Tensor::full({x.size(0)}, static_cast<float>(options.num_classes));
+    if (c.shape() != Shape{x.size(0)})
+      throw std::invalid_argument(fmt::format("{}: expected labels [{}], got {}", describe(), x.size(0),
+                                              shape_str(c.shape())));
+    temb = temb + (*label_emb)(Variable(c));
+  }
   Variable h = (*conv_in)(x);                                                                   // [B, c0, H, W]
   std::vector<Variable> skips;
   for (int64_t i = 0; i < levels; ++i) {
@@ -215,8 +230,9 @@ Variable UNet::forward(const Variable& x_in, const Variable& t) {
 std::string UNet::describe() const {
   std::string ch;
   for (int64_t c : options.channels) ch += (ch.empty() ? "" : ",") + std::to_string(c);
-  return fmt::format("UNet(channels=({}), time_dim={}, groups={}, image={})", ch, options.time_dim, options.groups,
-                     options.image.str());
+  return fmt::format("UNet(channels=({}), time_dim={}, groups={}, image={}{})", ch, options.time_dim, options.groups,
+                     options.image.str(),
+                     options.num_classes > 0 ? fmt::format(", {} classes", options.num_classes) : std::string());
 }
 
 // -------------------------------------------------------------------------------------------- the model
@@ -237,7 +253,14 @@ Sampler sampler_from_name(const std::string& name) {
   throw std::invalid_argument("diffusion: unknown sampler '" + name + "', expected ddpm or ddim");
 }
 
-void check_sampler(const SamplerOptions& o, int64_t T) {
+void check_sampler(const SamplerOptions& o, int64_t T, int64_t num_classes) {
+  if (num_classes == 0 && (o.guidance != 0 || o.label >= 0))
+    throw std::invalid_argument("diffusion: guidance and classes need a class-conditional model; this one is "
+                                "unconditional");
+  if (o.label < -1 || o.label >= num_classes)
+    throw std::invalid_argument(fmt::format("diffusion: the class must be in [0, {}), got {}", num_classes, o.label));
+  if (!(o.guidance >= 0 && o.guidance <= 100))
+    throw std::invalid_argument(fmt::format("diffusion: the guidance weight must be in [0, 100], got {}", o.guidance));
   if (o.steps < 1 || o.steps > T)
     throw std::invalid_argument(fmt::format("diffusion: the sampler's steps must be in [1, T = {}], got {}", T, o.steps));
   if (!(o.eta >= 0.0 && o.eta <= 1.0))
@@ -258,6 +281,7 @@ std::map<std::string, std::string> DiffusionOptions::to_metadata() const {
                                           {"schedule", schedule_name(schedule)},
                                           {"T", std::to_string(T)},
                                           {"objective", objective_name(objective)},
+                                          {"num_classes", std::to_string(unet.num_classes)},
                                           {"min_snr_gamma", fmt::format("{}", min_snr_gamma)},
                                           {"ema_decay", fmt::format("{}", ema_decay)}};
   add_image_shape(unet.image, m);
@@ -281,12 +305,14 @@ DiffusionOptions DiffusionOptions::from_metadata(const Metadata& m) {
   o.T = m.integer("T", 1, 10000);
   o.objective = objective_from_name(m.choice("objective", {"eps", "v"}));
   if (m.has("min_snr_gamma")) o.min_snr_gamma = m.number("min_snr_gamma");
+  if (m.has("num_classes")) o.unet.num_classes = m.integer("num_classes", 0, 1000);
   if (m.has("ema_decay")) o.ema_decay = static_cast<float>(m.number("ema_decay"));
   o.unet.image = image_shape_from(m);
   const int64_t c0 = o.unet.channels[0], cl = o.unet.channels.back(), d = o.unet.time_dim, C = o.unet.image.channels;
   m.expect_shape("unet.time_mlp.0.weight", {d, d});     // pins time_dim
   m.expect_shape("unet.conv_in.weight", {c0, C, 3, 3});  // pins C and the first level
   m.expect_shape("unet.mid.conv1.weight", {cl, cl, 3, 3});
+  if (o.unet.num_classes > 0) m.expect_shape("unet.label_emb.weight", {o.unet.num_classes + 1, d});
   for (size_t i = 0; i < o.unet.channels.size(); ++i) {  // pins every level
     const int64_t ci = o.unet.channels[i];
     m.expect_shape(fmt::format("unet.down.{}.conv2.weight", i), {ci, ci, 3, 3});
@@ -313,12 +339,16 @@ std::string DiffusionModel::describe() const {
                      options.T, objective_name(options.objective));
 }
 
-DiffusionModel::Prediction DiffusionModel::predict(const Tensor& x_t, int64_t t) {
+DiffusionModel::Prediction DiffusionModel::predict(const Tensor& x_t, int64_t t, const Tensor& labels, double guidance) {
   NoGradGuard no_grad;
   const double abar = schedule.alpha_bar[t];
   const float a = static_cast<float>(std::sqrt(abar)), s = static_cast<float>(std::sqrt(1.0 - abar));
-  const Variable x(x_t);
-  const Variable out = (*unet)(x, Variable(Tensor::full({x_t.size(0)}, static_cast<float>(t))));
+  const Variable x(x_t), steps(Tensor::full({x_t.size(0)}, static_cast<float>(t)));
+  Variable out = unet->forward(x, steps, labels);
+  if (guidance > 0) {  // eps = (1 + w) eps(x_t, c) - w eps(x_t) (Ho & Salimans, eq. 6); v the same, it is linear
+    const auto w = static_cast<float>(guidance);
+    out = (1.f + w) * out - w * unet->forward(x, steps, Tensor());
+  }
   if (options.objective == Objective::Epsilon)
     return {out.data(), ((x - s * out) * (1.f / a)).data()};  // x0_hat = (x_t - sqrt(1 - abar) eps_hat) / sqrt(abar)
   // v = sqrt(abar) eps - sqrt(1 - abar) x_0 and x_t = sqrt(abar) x_0 + sqrt(1 - abar) eps give
@@ -326,7 +356,8 @@ DiffusionModel::Prediction DiffusionModel::predict(const Tensor& x_t, int64_t t)
           (a * x - s * out).data()};  // x0_hat  = sqrt(abar) x_t - sqrt(1 - abar) v_hat
 }
 
-Variable DiffusionModel::loss(const Tensor& x0, const Tensor& t, const Tensor& noise, Tensor* per_image_error_out) {
+Variable DiffusionModel::loss(const Tensor& x0, const Tensor& t, const Tensor& noise, Tensor* per_image_error_out,
+                              const Tensor& labels) {
   const Tensor x_t = q_sample(schedule, x0, t, noise);  // x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps
   Tensor target = noise;                                // eps objective: eps_theta(x_t, t) ~ eps
   if (options.objective == Objective::V) {
@@ -335,7 +366,7 @@ Variable DiffusionModel::loss(const Tensor& x0, const Tensor& t, const Tensor& n
               Variable(per_image(schedule.alpha_bar, t, sqrt_one_minus)) * Variable(x0))
                  .data();
   }
-  const Variable prediction = (*unet)(Variable(x_t), Variable(t));
+  const Variable prediction = unet->forward(Variable(x_t), Variable(t), labels);
   const Variable per_image_error = mean(square(prediction - Variable(target)), {1, 2, 3});  // [B]
   if (per_image_error_out) *per_image_error_out = per_image_error.data().clone();
   if (options.min_snr_gamma <= 0) return mean(per_image_error);                           // L_simple, eq. 14
@@ -363,13 +394,14 @@ static void keep(Trajectory* trajectory, int64_t every, int64_t done, int64_t t,
   }
 }
 
-Tensor ddpm_sample(DiffusionModel& model, const Tensor& x_T, Generator& gen, int64_t keep_every, Trajectory* trajectory) {
+Tensor ddpm_sample(DiffusionModel& model, const Tensor& x_T, Generator& gen, int64_t keep_every, Trajectory* trajectory,
+                   const Tensor& labels, double guidance) {
   NoGradGuard no_grad;
   const NoiseSchedule& s = model.schedule;
   Variable x(x_T.clone());  // x_T ~ N(0, I)
   keep(trajectory, keep_every, 0, s.T - 1, x.data());
   for (int64_t t = s.T - 1; t >= 0; --t) {  // for t = T, ..., 1 (Algorithm 2)
-    const Variable eps(model.predict(x.data(), t).eps);                              // eps_theta(x_t, t)
+    const Variable eps(model.predict(x.data(), t, labels, guidance).eps);            // eps_theta(x_t, t)
     const auto c1 = static_cast<float>(1.0 / std::sqrt(s.alpha[t]));                 // 1 / sqrt(alpha_t)
     const auto c2 = static_cast<float>(s.beta[t] / std::sqrt(1.0 - s.alpha_bar[t]));  // (1 - alpha_t) / sqrt(1 - abar_t)
     x = c1 * (x - c2 * eps);                                                          // the mean mu_theta (eq. 11)
@@ -380,7 +412,7 @@ Tensor ddpm_sample(DiffusionModel& model, const Tensor& x_T, Generator& gen, int
 }
 
 Tensor ddim_sample(DiffusionModel& model, const Tensor& x_T, int64_t steps, double eta, Generator& gen,
-                   int64_t keep_every, Trajectory* trajectory) {
+                   int64_t keep_every, Trajectory* trajectory, const Tensor& labels, double guidance) {
   check_sampler(SamplerOptions{Sampler::DDIM, steps, eta, keep_every}, model.options.T);
   NoGradGuard no_grad;
   const NoiseSchedule& s = model.schedule;
@@ -390,7 +422,7 @@ Tensor ddim_sample(DiffusionModel& model, const Tensor& x_T, int64_t steps, doub
   for (int64_t i = steps - 1; i >= 0; --i) {
     const int64_t t = tau[i], t_prev = i > 0 ? tau[i - 1] : -1;
     const double abar = s.alpha_bar[t], abar_prev = t_prev >= 0 ? s.alpha_bar[t_prev] : 1.0;  // abar_{-1} = 1: x_0
-    const DiffusionModel::Prediction p = model.predict(x.data(), t);  // eps_hat, and x0_hat (eq. 9)
+    const DiffusionModel::Prediction p = model.predict(x.data(), t, labels, guidance);  // eps_hat, x0_hat (eq. 9)
     // sigma_t(eta) = eta sqrt((1 - abar_prev) / (1 - abar_t)) sqrt(1 - abar_t / abar_prev)   (eq. 16)
     const double sigma = eta * std::sqrt((1 - abar_prev) / (1 - abar)) * std::sqrt(1 - abar / abar_prev);
     // x_prev = sqrt(abar_prev) x0_hat + sqrt(1 - abar_prev - sigma^2) eps_hat + sigma z   (eq. 12)
@@ -403,9 +435,16 @@ Tensor ddim_sample(DiffusionModel& model, const Tensor& x_T, int64_t steps, doub
 }
 
 Tensor DiffusionModel::generate(const Tensor& x_T, const SamplerOptions& o, Generator& gen, Trajectory* trajectory) {
-  check_sampler(o, options.T);
-  const Tensor x0 = o.sampler == Sampler::DDPM ? ddpm_sample(*this, x_T, gen, o.keep_every, trajectory)
-                                               : ddim_sample(*this, x_T, o.steps, o.eta, gen, o.keep_every, trajectory);
+  check_sampler(o, options.T, options.unet.num_classes);
+  Tensor labels;  // a conditional model's class per image: the one asked for, or the classes in turn
+  if (conditional()) {
+    labels = Tensor({x_T.size(0)});
+    for (int64_t b = 0; b < x_T.size(0); ++b)
+      labels.data()[b] = static_cast<float>(o.label >= 0 ? o.label : b % options.unet.num_classes);
+  }
+  const Tensor x0 = o.sampler == Sampler::DDPM
+                        ? ddpm_sample(*this, x_T, gen, o.keep_every, trajectory, labels, o.guidance)
+                        : ddim_sample(*this, x_T, o.steps, o.eta, gen, o.keep_every, trajectory, labels, o.guidance);
   NoGradGuard no_grad;
   return clamp(Variable(x0), -1.f, 1.f).data();
 }
@@ -417,13 +456,24 @@ Tensor DiffusionModel::sample(int64_t n, Generator& gen) {
 
 // ------------------------------------------------------------------------------------------- Algorithm 1
 
-StepResult train_step(DiffusionModel& model, Adam& adam, EMA& ema, const Tensor& x0, Generator& gen) {
+StepResult train_step(DiffusionModel& model, Adam& adam, EMA& ema, const Tensor& x0, Generator& gen,
+                      const Tensor& labels) {
   const int64_t B = x0.size(0);
+  if (model.conditional() != labels.defined())
+    throw std::invalid_argument(fmt::format("diffusion: train_step: {} model {}", model.conditional() ? "a conditional" : "an unconditional",
+                                            model.conditional() ? "needs labels" : "takes no labels"));
   const Tensor t = randint(0, model.options.T, {B}, gen);  // t ~ Uniform({1, ..., T})
   const Tensor noise = randn(x0.shape(), gen);              // eps ~ N(0, I)
+  Tensor c;
+  if (model.conditional()) {  // c, or "no label" with probability p_uncond (Ho & Salimans, Algorithm 1)
+    c = labels.clone();
+    const Tensor u = rand({B}, gen);
+    for (int64_t b = 0; b < B; ++b)
+      if (u.data()[b] < model.options.label_dropout) c.data()[b] = static_cast<float>(model.options.unet.num_classes);
+  }
   adam.zero_grad();
   Tensor per_image;
-  const Variable loss = model.loss(x0, t, noise, &per_image);  // || eps - eps_theta(sqrt(abar) x_0 + sqrt(1 - abar) eps, t) ||^2
+  const Variable loss = model.loss(x0, t, noise, &per_image, c);  // || eps - eps_theta(sqrt(abar) x_0 + sqrt(1 - abar) eps, t) ||^2
   loss.backward();
   adam.step();                                              // take a gradient descent step
   ema.update(model);                                        // shadow = decay shadow + (1 - decay) theta

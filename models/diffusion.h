@@ -32,6 +32,11 @@
 // added to x (through a 1x1 conv, "skip", when in != out). Levels and channels are options (H and W divisible by
 // 2^(levels - 1)).
 //
+// Class-conditional (num_classes > 0), with classifier-free guidance (Ho & Salimans 2022): label_emb, an
+// Embedding(num_classes + 1, d) whose last row is "no label", is added to temb. Training drops the label (to "no
+// label") with probability 0.1, so one network learns eps(x_t, t, c) and eps(x_t, t); sampling can then push away
+// from the unconditional prediction:  eps = (1 + w) eps(x_t, t, c) - w eps(x_t, t)   (Ho & Salimans, eq. 6).
+//
 // Pixels live in [-1, 1] (data/loader.h's to_minus_one_one), as in Ho et al.; sample() maps back to [0, 1].
 // Every random draw takes a Generator, so a run and its samples repeat exactly from a seed.
 #pragma once
@@ -92,6 +97,7 @@ struct UNetOptions {
   std::vector<int64_t> channels = {32, 64, 128};  // per level; one stride-2 step between levels
   int64_t time_dim = 128;                         // the sinusoidal embedding and the MLP's width
   int64_t groups = 8;                             // GroupNorm's groups; divides every channel count
+  int64_t num_classes = 0;                        // > 0: class-conditional (label_emb), 0: unconditional
   ImageShape image = {};
 };
 
@@ -118,12 +124,16 @@ class ResBlock : public Module {
 class UNet : public Module {
  public:
   UNet(const UNetOptions& options, Generator& gen);
+  // Unconditional: for a class-conditional network, every label "no label".
   Variable forward(const Variable& x, const Variable& t) override;
+  // labels: [B] classes 0 .. num_classes - 1, or num_classes for "no label" (as floats); undefined: all "no label".
+  Variable forward(const Variable& x, const Variable& t, const Tensor& labels);
   bool takes_context() const override { return true; }
   std::string describe() const override;
 
   UNetOptions options;
   std::shared_ptr<Sequential> time_mlp;
+  std::shared_ptr<Embedding> label_emb;  // only when class-conditional
   std::shared_ptr<Conv2d> conv_in, conv_out;
   std::shared_ptr<ModuleList> down, downsample, upsample, up;
   std::shared_ptr<ResBlock> mid;
@@ -144,10 +154,11 @@ struct DiffusionOptions {
   int64_t T = 1000;
   Objective objective = Objective::Epsilon;
   double min_snr_gamma = 0;   // > 0: Min-SNR-gamma loss weights (Hang et al. 2023), e.g. 5; 0: L_simple
+  float label_dropout = 0.1f; // class-conditional: the probability that training drops an image's label
   float ema_decay = 0.999f;   // the sampling weights' EMA
 
   // As checkpoint metadata: "model" "diffusion", "arch" "unet", "channels" "32,64,128", "time_dim", "groups",
-  // "schedule", "T", "objective", "image_shape"; and back, each entry checked against its bounds (at most 5
+  // "schedule", "T", "objective", "num_classes", "image_shape"; and back, each entry checked against its bounds (at most 5
   // levels of at most 1024 channels, T 1..10000) and against the file's own tensors before anything is built.
   std::map<std::string, std::string> to_metadata() const;
   static DiffusionOptions from_metadata(const Metadata& metadata);
@@ -162,9 +173,14 @@ struct SamplerOptions {
   int64_t steps = 50;  // DDIM: 1 .. T denoising steps (DDPM always takes T)
   double eta = 0;      // DDIM: 0 deterministic .. 1 as much noise as DDPM's posterior
   int64_t keep_every = 0;  // > 0: keep x_t every so many steps (and the end) in a Trajectory
+  // Class-conditional models: the class of every image (-1: the classes in turn, image k of class k % num_classes)
+  // and the guidance weight w (0: the conditional prediction alone).
+  int64_t label = -1;
+  double guidance = 0;
 };
-// Throws std::invalid_argument for steps outside [1, T] or eta outside [0, 1], naming the value.
-void check_sampler(const SamplerOptions& options, int64_t T);
+// Throws std::invalid_argument for steps outside [1, T], eta outside [0, 1], or guidance or a class asked of a
+// model that has none (num_classes 0), naming the value.
+void check_sampler(const SamplerOptions& options, int64_t T, int64_t num_classes = 0);
 
 // x_t along a sampling run, for pictures: x[i] at step t[i] (-1 for the final x_0).
 struct Trajectory {
@@ -180,16 +196,19 @@ class DiffusionModel : public GenerativeModel {
   Variable forward(const Variable& x, const Variable& t) override { return (*unet)(x, t); }
   bool takes_context() const override { return true; }
 
-  // eps_hat and x0_hat at (x_t, t), whichever the network predicts, without a graph. x: [B, C, H, W].
+  // eps_hat and x0_hat at (x_t, t), whichever the network predicts, without a graph. x: [B, C, H, W]. For a
+  // class-conditional model, labels [B] (undefined: unconditional) and the guidance weight w.
   struct Prediction {
     Tensor eps, x0;
   };
-  Prediction predict(const Tensor& x_t, int64_t t);
+  Prediction predict(const Tensor& x_t, int64_t t, const Tensor& labels = Tensor(), double guidance = 0);
 
   // The training loss on clean images x0 ([B, C, H, W] in [-1, 1]) at steps t ([B]) with noise eps: the mean
   // squared error of the prediction (per image: its pixels' mean; then the batch's mean, Min-SNR-weighted if set).
   // per_image_error, if given, receives each image's unweighted error [B] (the log's loss per timestep band).
-  Variable loss(const Tensor& x0, const Tensor& t, const Tensor& noise, Tensor* per_image_error = nullptr);
+  // labels: [B] for a class-conditional model (num_classes: "no label"), else undefined.
+  Variable loss(const Tensor& x0, const Tensor& t, const Tensor& noise, Tensor* per_image_error = nullptr,
+                const Tensor& labels = Tensor());
 
   // Images from x_T ([B, C, H, W], usually N(0, I)), in [-1, 1] (clamped), no graph; the trajectory if asked.
   Tensor generate(const Tensor& x_T, const SamplerOptions& options, Generator& gen, Trajectory* trajectory = nullptr);
@@ -197,6 +216,7 @@ class DiffusionModel : public GenerativeModel {
   Tensor sample(int64_t n, Generator& gen) override;
 
   ImageShape image_shape() const override { return options.unet.image; }
+  bool conditional() const { return options.unet.num_classes > 0; }
   std::map<std::string, std::string> metadata() const override { return options.to_metadata(); }
   std::string describe() const override;
 
@@ -208,21 +228,26 @@ class DiffusionModel : public GenerativeModel {
 
 // DDPM ancestral sampling, Algorithm 2 of Ho et al.: T steps from x_T. DDIM (Song et al. 2021, eq. 12) over
 // `steps` evenly spaced steps. Both no graph, both return x_0 unclamped.
+// labels and guidance: predict's, for a class-conditional model.
 Tensor ddpm_sample(DiffusionModel& model, const Tensor& x_T, Generator& gen, int64_t keep_every = 0,
-                   Trajectory* trajectory = nullptr);
+                   Trajectory* trajectory = nullptr, const Tensor& labels = Tensor(), double guidance = 0);
 Tensor ddim_sample(DiffusionModel& model, const Tensor& x_T, int64_t steps, double eta, Generator& gen,
-                   int64_t keep_every = 0, Trajectory* trajectory = nullptr);
+                   int64_t keep_every = 0, Trajectory* trajectory = nullptr, const Tensor& labels = Tensor(),
+                   double guidance = 0);
 // The DDIM steps: tau_i = (i + 1) T / S - 1 for i = 0 .. S-1, from the first step to the last (always T - 1).
 std::vector<int64_t> ddim_timesteps(int64_t T, int64_t steps);
 
 // Algorithm 1 on one batch: t ~ Uniform{0 .. T-1} per image, then eps ~ N(0, I), both from gen; one Adam step on
 // the loss, then one EMA update. x0: [B, C, H, W] in [-1, 1]. Returns the loss and each image's t and error.
+// A class-conditional model takes labels [B] (classes as floats) and, after eps, draws u ~ U[0, 1) per image: the
+// label is dropped where u < label_dropout.
 struct StepResult {
   double loss = 0;
   std::vector<int64_t> t;              // [B]
   std::vector<double> per_image_loss;  // [B], unweighted mean squared error
 };
-StepResult train_step(DiffusionModel& model, Adam& adam, EMA& ema, const Tensor& x0, Generator& gen);
+StepResult train_step(DiffusionModel& model, Adam& adam, EMA& ema, const Tensor& x0, Generator& gen,
+                      const Tensor& labels = Tensor());
 
 // The model a checkpoint of `hundun train diffusion` holds, with its EMA weights (what sampling uses) loaded into
 // the network, in evaluation mode. Throws std::runtime_error naming the file for a damaged file or another model.

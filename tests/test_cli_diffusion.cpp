@@ -140,6 +140,23 @@ TEST_F(DiffusionCommands, MinutesStopsCleanlyAndSaves) {
   EXPECT_TRUE(std::filesystem::exists(path("m/samples_step0000001.png")));
 }
 
+// --conditional trains with labels; sampling then takes --class and --guidance, which an unconditional model refuses.
+TEST_F(DiffusionCommands, ConditionalModelSamplesAClassWithGuidance) {
+  if (!has_fashion_mnist()) GTEST_FAIL() << "no Fashion-MNIST (make deps installs dataset-fashion-mnist)";
+  const std::string ckpt = train("c", "train diffusion --steps 3 --conditional", kSmall);
+  RunResult r = run("sample diffusion -n 2 --steps 2 --class 3 --guidance 2 --ckpt " + ckpt + " --out " + path("s.png"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("10 classes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("class 3, guidance 2"), std::string::npos) << r.out;
+  expect_one_line_error("sample diffusion --class 10 --ckpt " + ckpt + " --out " + path("s.png"), 2,
+                        "--class expects an integer from 0 to 9, got '10'");
+  const std::string plain = train("p", "train diffusion --steps 1", kSmall);
+  expect_one_line_error("sample diffusion --guidance 2 --ckpt " + plain + " --out " + path("s.png"), 2,
+                        "--guidance 2: the checkpoint's model is unconditional");
+  expect_one_line_error("sample diffusion --class 3 --ckpt " + plain + " --out " + path("s.png"), 2,
+                        "--class 3: the checkpoint's model is unconditional");
+}
+
 TEST_F(DiffusionCommands, OtherFamiliesCheckpointsAreRefusedWithOneLine) {
   if (!has_fashion_mnist()) GTEST_FAIL() << "no Fashion-MNIST (make deps installs dataset-fashion-mnist)";
   const std::string vae = train("vae", "train vae --epochs 1", "--train-size 128 --test-size 64 --batch 64");

@@ -334,6 +334,52 @@ TEST(Diffusion, OptionsRoundTripThroughMetadataAndAreCheckedAgainstTheTensors) {
             std::string::npos);
 }
 
+// Classifier-free guidance: the label changes the prediction, "no label" is the unconditional one, and
+// eps = (1 + w) eps(x, c) - w eps(x).
+TEST(Guidance, MixesTheConditionalAndUnconditionalPredictions) {
+  Generator gen(11);
+  DiffusionOptions o = tiny_model();
+  o.unet.num_classes = 10;
+  DiffusionModel model(o, gen);
+  EXPECT_EQ(model.unet->label_emb->weight.shape(), (Shape{11, 16}));  // ten classes and "no label"
+  const Tensor x_t = randn({2, 1, 8, 8}, gen), three = Tensor::full({2}, 3.f), five = Tensor::full({2}, 5.f);
+  const Tensor eps3 = model.predict(x_t, 20, three).eps, eps5 = model.predict(x_t, 20, five).eps;
+  const Tensor eps_none = model.predict(x_t, 20).eps;
+  EXPECT_NE(eps3.tolist(), eps5.tolist());
+  EXPECT_EQ(eps_none.tolist(), model.predict(x_t, 20, Tensor::full({2}, 10.f)).eps.tolist());
+  const Tensor guided = model.predict(x_t, 20, three, 2.0).eps;
+  for (int64_t i = 0; i < guided.numel(); ++i)
+    ASSERT_NEAR(guided.data()[i], 3 * eps3.data()[i] - 2 * eps_none.data()[i], 1e-5);
+}
+
+TEST(Guidance, TrainingNeedsLabelsOnlyForAConditionalModelAndSamplingChecksClasses) {
+  Generator gen(12);
+  DiffusionOptions o = tiny_model();
+  o.unet.num_classes = 10;
+  DiffusionModel conditional(o, gen), plain(tiny_model(), gen);
+  Adam adam(conditional.parameters(), 1e-3f), adam_plain(plain.parameters(), 1e-3f);
+  EMA ema(conditional, 0.9f), ema_plain(plain, 0.9f);
+  const Tensor x0 = toy_images(4), labels = Tensor::from({4}, {0.f, 1.f, 2.f, 9.f});
+  EXPECT_TRUE(std::isfinite(diffusion::train_step(conditional, adam, ema, x0, gen, labels).loss));
+  EXPECT_NE(error_of([&] { diffusion::train_step(conditional, adam, ema, x0, gen); }).find("needs labels"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { diffusion::train_step(plain, adam_plain, ema_plain, x0, gen, labels); }).find("takes no labels"),
+            std::string::npos);
+  diffusion::SamplerOptions s;
+  s.steps = 2;
+  s.guidance = 1;
+  EXPECT_NE(error_of([&] { plain.generate(randn({1, 1, 8, 8}, gen), s, gen); }).find("unconditional"), std::string::npos);
+  s.label = 10;
+  EXPECT_NE(error_of([&] { conditional.generate(randn({1, 1, 8, 8}, gen), s, gen); }).find("[0, 10), got 10"),
+            std::string::npos);
+  s.label = 4;
+  EXPECT_EQ(conditional.generate(randn({2, 1, 8, 8}, gen), s, gen).shape(), (Shape{2, 1, 8, 8}));
+  // The twin's count: U-Net-28 and an Embedding(11, 128).
+  DiffusionOptions big;
+  big.unet.num_classes = 10;
+  EXPECT_EQ(DiffusionModel(big, gen).num_parameters(), 1545921 + 11 * 128);
+}
+
 // A file whose metadata claims a bigger U-Net than its tensors hold is refused before anything is built.
 TEST(Diffusion, ACheckpointWhoseMetadataDisagreesWithItsTensorsIsRefused) {
   std::map<std::string, std::string> metadata = tiny_model().to_metadata();

@@ -9,7 +9,7 @@ training step at batch 64.
 The same network, layer names (so state_dicts interchange), construction order (so the same seed draws the same
 weights with PyTorch's default init) and step as hundun; channels c = (32, 64, 128), time embedding d = 128,
 GroupNorm(8):
-  time_mlp   sinusoidal(t) [B, d] -> Linear(d, d), SiLU, Linear(d, d)
+  time_mlp   sinusoidal(t) [B, d] -> Linear(d, d), SiLU, Linear(d, d) (+ label_emb(c) when class-conditional)
   conv_in    Conv2d(1 -> c0, 3, 1, 1)
   down.i     ResBlock(c_{i-1} -> c_i), kept as skip i; downsample.i Conv2d(c_i, c_i, 3, 2, 1) between levels
   mid        ResBlock(c2 -> c2)
@@ -65,11 +65,13 @@ class ResBlock(nn.Module):
 
 
 class UNet(nn.Module):
-    def __init__(self, channels=(32, 64, 128), time_dim=128, groups=8, image_channels=1):
+    def __init__(self, channels=(32, 64, 128), time_dim=128, groups=8, image_channels=1, num_classes=0):
         super().__init__()
         ch, d, g, levels = channels, time_dim, groups, len(channels)
-        self.time_dim = d
+        self.time_dim, self.num_classes = d, num_classes
         self.time_mlp = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
+        # class-conditional: one row per class and a last one for "no label" (classifier-free guidance)
+        self.label_emb = nn.Embedding(num_classes + 1, d) if num_classes > 0 else None
         self.conv_in = nn.Conv2d(image_channels, ch[0], 3, 1, 1)
         self.down, self.downsample = nn.ModuleList(), nn.ModuleList()
         for i in range(levels):
@@ -85,8 +87,12 @@ class UNet(nn.Module):
         self.norm_out = nn.GroupNorm(g, ch[0])
         self.conv_out = nn.Conv2d(ch[0], image_channels, 3, 1, 1)
 
-    def forward(self, x, t):
+    def forward(self, x, t, labels=None):
         temb = self.time_mlp(timestep_embedding(t, self.time_dim))
+        if self.label_emb is not None:
+            if labels is None:
+                labels = torch.full((x.shape[0],), self.num_classes)
+            temb = temb + self.label_emb(labels.long())
         h = self.conv_in(x)
         skips = []
         for i, block in enumerate(self.down):

@@ -162,6 +162,7 @@ ArgParser make_parser() {
       {"--sample-steps", "S", "DDIM steps of the sample grids", "50"},
   };
   for (const auto& [flag, metavar, help, value] : flags) args.option(flag, metavar, help, value);
+  args.flag("--conditional", "class-conditional, for classifier-free guidance (labels dropped with probability 0.1)");
   add_training_data_flags(args, "out/diffusion", "the checkpoint, log and pictures");
   return args;
 }
@@ -202,6 +203,8 @@ int train(const std::vector<std::string>& words) {
   options.T = args.get_int("--timesteps", 1, 10000);
   options.unet.channels = channels_flag(args);
   options.ema_decay = static_cast<float>(nonnegative(args, "--ema-decay", 1.0));
+  const bool conditional = args.get_flag("--conditional");
+  options.unet.num_classes = conditional ? 10 : 0;  // Fashion-MNIST's ten kinds of clothes
   History history;
   int64_t done = 0;
   const bool resumed = !resume.empty();
@@ -217,6 +220,9 @@ int train(const std::vector<std::string>& words) {
     check_resume_flag(args, "--timesteps", args.get_int("--timesteps", 1, 10000) == options.T, std::to_string(options.T));
     check_resume_flag(args, "--channels", channels_flag(args) == options.unet.channels,
                       channels_text(options.unet.channels));
+    if (conditional && options.unet.num_classes == 0)
+      throw UsageError(fmt::format("--conditional contradicts the checkpoint's unconditional model (a resumed run keeps "
+                                   "its settings)"));
     const RunSettings saved_run = run_settings_from(saved);
     check_resume_training_flags(args, run, saved_run);
     run = saved_run;
@@ -308,7 +314,8 @@ int train(const std::vector<std::string>& words) {
     const Tensor samples = from_minus_one_one(picture_model.generate(picture_noise, ddim, unused));
     const std::string samples_path = fmt::format("{}/samples_step{:07d}.png", out_dir, step);
     GridLabels labels;
-    labels.caption = fmt::format("step {}: EMA weights, DDIM-{} from the same 64 x_T", step, picture_steps);
+    labels.caption = fmt::format("step {}: EMA weights, DDIM-{} from the same 64 x_T{}", step, picture_steps,
+                                 model.conditional() ? ", classes 0-9 in turn" : "");
     save_labelled_grid(samples, samples_path, labels);
     print_wrote(samples_path, fmt::format("64 samples of the EMA weights (DDIM, {} steps)", picture_steps));
     std::fflush(stdout);
@@ -326,7 +333,8 @@ int train(const std::vector<std::string>& words) {
     if (step % batches == 0) loader.start_epoch();
     loader.next(x, y);
     model.train();
-    const diffusion::StepResult r = diffusion::train_step(model, adam, ema, to_minus_one_one(x), rng);
+    const diffusion::StepResult r =
+        diffusion::train_step(model, adam, ema, to_minus_one_one(x), rng, model.conditional() ? y : Tensor());
     ++step;
     const std::string bad_gradient = first_non_finite_gradient(model);
     if (!std::isfinite(r.loss) || !bad_gradient.empty())
@@ -372,11 +380,16 @@ void add_sampler_flags(ArgParser& args) {
   args.option("--steps", "S", "DDIM's denoising steps, 1 to T (DDPM always takes T)", "50, or T if fewer");
   args.option("--eta", "E", "DDIM's noise, from 0 (deterministic) to 1 (as DDPM's posterior)", "0");
   args.flag("--trajectory", "also write x_t along the way for 8 images (<out>_trajectory.png)");
+  args.option("--class", "K", "a class-conditional model: every image of class K (0-9); else the classes in turn");
+  args.option("--guidance", "W", "a class-conditional model: eps = (1 + W) eps(x, c) - W eps(x)", "0");
 }
 
 std::string sampler_description(const diffusion::SamplerOptions& o) {
-  return o.sampler == diffusion::Sampler::DDPM ? fmt::format("DDPM, {} steps", o.steps)
-                                               : fmt::format("DDIM, {} steps, eta {}", o.steps, o.eta);
+  std::string s = o.sampler == diffusion::Sampler::DDPM ? fmt::format("DDPM, {} steps", o.steps)
+                                                        : fmt::format("DDIM, {} steps, eta {}", o.steps, o.eta);
+  if (o.label >= 0) s += fmt::format(", class {}", o.label);
+  if (o.guidance > 0) s += fmt::format(", guidance {}", o.guidance);
+  return s;
 }
 
 std::string configure_sampler(const ArgParser& args, GenerativeModel& generative) {
@@ -392,6 +405,13 @@ std::string configure_sampler(const ArgParser& args, GenerativeModel& generative
   if (o.sampler == diffusion::Sampler::DDPM && args.given("--steps") && args.get_int("--steps", 1, T) != T)
     throw UsageError(fmt::format("--steps {}: DDPM takes all T = {} steps; use --sampler ddim for fewer",
                                  args.get("--steps"), T));
+  const int64_t classes = model.options.unet.num_classes;
+  o.guidance = nonnegative(args, "--guidance", 100.0);
+  if (classes == 0 && (args.given("--class") || o.guidance != 0))
+    throw UsageError(fmt::format("{}: the checkpoint's model is unconditional (train one with --conditional)",
+                                 args.given("--class") ? "--class " + args.get("--class")
+                                                       : "--guidance " + args.get("--guidance")));
+  if (args.given("--class")) o.label = args.get_int("--class", 0, classes - 1);
   model.sampling = o;
   return sampler_description(o);
 }

@@ -60,6 +60,8 @@ TEST_F(DiffusionCommands, TrainingWritesCheckpointLogCurveAndSamplesAndSampleAnd
   const std::string log = read_text(out + "/log.jsonl");
   EXPECT_NE(log.find("{\"step\":3,\"loss\":"), std::string::npos) << log;
   EXPECT_NE(log.find("\"loss_t_0_100\":"), std::string::npos) << log;
+  EXPECT_NE(log.find("\"fd_64\":"), std::string::npos) << log;  // weights/classifier.safetensors judges
+  EXPECT_EQ(log.find("\"fd_64\":null"), std::string::npos) << log;
   const std::string ckpt = out + "/checkpoint.safetensors";
 
   for (const std::string sampler : {"--sampler ddim --steps 3 --eta 0.5", "--sampler ddpm"}) {
@@ -133,8 +135,9 @@ TEST_F(DiffusionCommands, ResumeContinuesExactly) {
 // A budget that ends at once still saves: the run stops after its first step, with checkpoint, log and grid.
 TEST_F(DiffusionCommands, MinutesStopsCleanlyAndSaves) {
   if (!has_fashion_mnist()) GTEST_FAIL() << "no Fashion-MNIST (make deps installs dataset-fashion-mnist)";
-  RunResult r = run("train diffusion --steps 1000 --minutes 0.000001 " + kSmall + " --out " + path("m"));
+  RunResult r = run("train diffusion --steps 1000 --minutes 0.000001 --classifier none " + kSmall + " --out " + path("m"));
   ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(read_text(path("m/log.jsonl")).find("\"fd_64\":null"), std::string::npos);
   EXPECT_NE(r.out.find("--minutes 1e-06 reached after step 1"), std::string::npos) << r.out;
   EXPECT_TRUE(std::filesystem::exists(path("m/checkpoint.safetensors")));
   EXPECT_TRUE(std::filesystem::exists(path("m/samples_step0000001.png")));

@@ -13,7 +13,8 @@
 //                            the run's settings and its history
 //   log.jsonl                one JSON object per save: the step, the mean loss since the last save, the loss per
 //                            timestep band (t in [0, 0.1 T), [0.1 T, 0.3 T), [0.3 T, 0.6 T), [0.6 T, T): where a
-//                            model fails), seconds
+//                            model fails), the FD of the 64 EMA samples below against 1000 test images (judged by
+//                            --classifier, when there is one), seconds
 //   loss.svg                 the loss of every step
 //   samples_stepNNNNNNN.png  64 samples of the EMA weights, DDIM from the same 64 x_T every time: "the loss falls
 //                            but the samples are still noise" shows here, which the loss alone cannot tell
@@ -24,6 +25,7 @@
 
 #include <array>
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <optional>
 
@@ -31,11 +33,13 @@
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/image_commands.h"
+#include "cli/judge.h"
 #include "cli/model_files.h"
 #include "cli/paths.h"
 #include "cli/training_run.h"
 #include "data/files.h"
 #include "data/loader.h"
+#include "metrics/frechet.h"
 #include "models/diffusion.h"
 #include "nn/checkpoint.h"
 #include "report/labels.h"
@@ -68,6 +72,7 @@ struct SaveRecord {
   int64_t step;
   double loss, seconds;
   double bands[kBands];  // mean unweighted loss of the images whose t fell in each band; -1 when none did
+  double fd;             // of the save's 64 EMA samples; -1 without a judge
 };
 
 struct History {
@@ -82,16 +87,17 @@ std::string jsonl(const History& h, int64_t T) {
     for (int b = 0; b < kBands; ++b)
       out += fmt::format(",\"loss_t_{}_{}\":{}", band_start(b, T), band_start(b + 1, T),
                          r.bands[b] < 0 ? "null" : json_number(r.bands[b]));
-    out += fmt::format(",\"seconds\":{}}}\n", json_number(r.seconds));
+    out += fmt::format(",\"fd_64\":{},\"seconds\":{}}}\n", r.fd < 0 ? "null" : json_number(r.fd), json_number(r.seconds));
   }
   return out;
 }
 
 std::map<std::string, std::string> to_metadata(const DiffusionModel& model, const RunSettings& run, const History& h,
                                                int64_t save_every, int64_t picture_steps) {
-  std::vector<std::vector<double>> records;  // step, loss, seconds, the four bands
+  std::vector<std::vector<double>> records;  // step, loss, seconds, the four bands, FD
   for (const SaveRecord& r : h.saves)
-    records.push_back({static_cast<double>(r.step), r.loss, r.seconds, r.bands[0], r.bands[1], r.bands[2], r.bands[3]});
+    records.push_back(
+        {static_cast<double>(r.step), r.loss, r.seconds, r.bands[0], r.bands[1], r.bands[2], r.bands[3], r.fd});
   std::map<std::string, std::string> m = training_metadata(model.metadata(), run, records, h.steps);
   m["save_every"] = std::to_string(save_every);
   m["picture_steps"] = std::to_string(picture_steps);
@@ -100,8 +106,8 @@ std::map<std::string, std::string> to_metadata(const DiffusionModel& model, cons
 
 History history_from_metadata(const Metadata& m) {
   History h;
-  for (const std::vector<double>& f : epoch_records_from(m, 3 + kBands))
-    h.saves.push_back({static_cast<int64_t>(f[0]), f[1], f[2], {f[3], f[4], f[5], f[6]}});
+  for (const std::vector<double>& f : epoch_records_from(m, 3 + kBands + 1))
+    h.saves.push_back({static_cast<int64_t>(f[0]), f[1], f[2], {f[3], f[4], f[5], f[6]}, f[7]});
   h.steps = step_losses_from(m);
   return h;
 }
@@ -163,6 +169,7 @@ ArgParser make_parser() {
   };
   for (const auto& [flag, metavar, help, value] : flags) args.option(flag, metavar, help, value);
   args.flag("--conditional", "class-conditional, for classifier-free guidance (labels dropped with probability 0.1)");
+  args.option("--classifier", "CKPT", "the judge of the FD in the log ('none': no FD)", default_classifier_path());
   add_training_data_flags(args, "out/diffusion", "the checkpoint, log and pictures");
   return args;
 }
@@ -188,7 +195,7 @@ int train(const std::vector<std::string>& words) {
   run.lr = args.get_double("--lr", 0.0, 10.0);
   run.seed = args.get_int("--seed", 0, INT64_MAX);
   run.train_size = args.get_int("--train-size", 0, 1 << 30);
-  run.test_size = 100;  // no test loss while training: a token test split, for the shared loader
+  run.test_size = 1000;  // the reference images of the FD in the log
   int64_t save_every = args.get_int("--save-every", 1, 1000000000);
   int64_t picture_steps = args.get_int("--sample-steps", 1, 10000);
   const std::string data_dir = args.get("--data"), out_dir = args.get("--out"), resume = args.get("--resume");
@@ -265,6 +272,15 @@ int train(const std::vector<std::string>& words) {
     loader.start_epoch();
     for (int64_t b = 0; b < done % batches; ++b) loader.next(x, y);
   }
+  // The judge of "the loss falls but the samples are still noise": the FD of each save's samples. Optional: without
+  // the classifier's file the log says null.
+  const std::string judge_path = args.get("--classifier");
+  std::shared_ptr<ImageClassifier> judge;
+  FeatureStatistics reference;
+  if (judge_path != "none" && std::filesystem::exists(judge_path)) {
+    judge = load_judge(judge_path);
+    reference = feature_statistics(classify_in_batches(data.test.images, feature_classifier(*judge)).first);
+  }
   const OutputFolder out_folder("--out", out_dir);  // only once everything loaded, and before any training
 
   Generator picture_rng(kPictureSeed);
@@ -275,6 +291,9 @@ int train(const std::vector<std::string>& words) {
              model.describe(), model.num_parameters(), run.lr, run.batch, options.ema_decay, run.seed,
              data.train.images.size(0));
   fmt::print("schedule health: {}\n", diffusion::check_schedule(model.schedule).str());
+  fmt::print("{}\n", judge ? fmt::format("FD of each save's 64 EMA samples against {} test images, judged by {}",
+                                         data.test.images.size(0), judge_path)
+                           : "no FD in the log: no classifier (--classifier " + judge_path + ")");
   if (done > 0) fmt::print("resuming {} after step {}\n", resume, done);
   std::fflush(stdout);
 
@@ -285,7 +304,17 @@ int train(const std::vector<std::string>& words) {
   int64_t losses = 0;
 
   auto save = [&](int64_t step) {
-    SaveRecord record{step, loss_sum / static_cast<double>(std::max<int64_t>(1, losses)), seconds_before + elapsed(), {}};
+    // Samples of the EMA weights, as `hundun sample diffusion` draws them, from the same x_T every time.
+    ema.copy_to(picture_model);
+    picture_model.eval();
+    diffusion::SamplerOptions ddim;
+    ddim.steps = picture_steps;
+    Generator unused(0);  // DDIM with eta 0 draws no noise
+    const Tensor samples = from_minus_one_one(picture_model.generate(picture_noise, ddim, unused));
+    const double fd = judge ? quality_report(samples, feature_classifier(*judge), reference).fd : -1.0;
+
+    SaveRecord record{step, loss_sum / static_cast<double>(std::max<int64_t>(1, losses)), seconds_before + elapsed(),
+                      {}, fd};
     for (int b = 0; b < kBands; ++b) record.bands[b] = band_count[b] > 0 ? band_sum[b] / band_count[b] : -1.0;
     history.saves.push_back(record);
     loss_sum = losses = 0;
@@ -303,15 +332,8 @@ int train(const std::vector<std::string>& words) {
     for (int b = 0; b < kBands; ++b)
       bands += fmt::format("{}[{}, {}) {}", b == 0 ? "" : "  ", band_start(b, options.T), band_start(b + 1, options.T),
                            record.bands[b] < 0 ? "-" : fmt::format("{:.4f}", record.bands[b]));
-    fmt::print("step {}/{}  loss {:.4f}  by t: {}  ({:.1f}s)\n", step, steps, record.loss, bands, record.seconds);
-
-    // Samples of the EMA weights, as `hundun sample diffusion` draws them, from the same x_T every time.
-    ema.copy_to(picture_model);
-    picture_model.eval();
-    diffusion::SamplerOptions ddim;
-    ddim.steps = picture_steps;
-    Generator unused(0);  // DDIM with eta 0 draws no noise
-    const Tensor samples = from_minus_one_one(picture_model.generate(picture_noise, ddim, unused));
+    fmt::print("step {}/{}  loss {:.4f}  by t: {}{}  ({:.1f}s)\n", step, steps, record.loss, bands,
+               fd >= 0 ? fmt::format("  FD (64 EMA samples) {:.2f}", fd) : "", record.seconds);
     const std::string samples_path = fmt::format("{}/samples_step{:07d}.png", out_dir, step);
     GridLabels labels;
     labels.caption = fmt::format("step {}: EMA weights, DDIM-{} from the same 64 x_T{}", step, picture_steps,

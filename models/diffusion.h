@@ -124,6 +124,7 @@ class ResBlock : public Module {
 class UNet : public Module {
  public:
   UNet(const UNetOptions& options, Generator& gen);
+  using Module::forward;  // (x) alone throws, naming the module: a U-Net needs t
   // Unconditional: for a class-conditional network, every label "no label".
   Variable forward(const Variable& x, const Variable& t) override;
   // labels: [B] classes 0 .. num_classes - 1, or num_classes for "no label" (as floats); undefined: all "no label".

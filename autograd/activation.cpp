@@ -39,7 +39,15 @@ Variable tanh(const Variable& x) {
       [](const Variable& g, const Variable& t) { return Grads{g * (1.f - square(t))}; }, /*save_output=*/true);
 }
 
-Variable silu(const Variable& x) { return x * sigmoid(x); }
+// y = x s, s = sigmoid(x); dy/dx = s (1 + x (1 - s)): one pass each way, or written with differentiable ops when
+// the gradient is itself differentiated.
+Variable silu(const Variable& x) {
+  return record_op("silu", hd::silu(x.data()), {x}, [x](const Variable& g, const Variable&, const BackwardContext& ctx) {
+    if (!ctx.create_graph) return Grads{Variable(hd::silu_backward(g.data(), x.data()))};
+    const Variable s = sigmoid(x);
+    return Grads{g * s * (1.f + x * (1.f - s))};
+  });
+}
 
 Variable erf(const Variable& x) {
   return record_op("erf", hd::erf(x.data()), {x}, [x](const Variable& g, const Variable&) {

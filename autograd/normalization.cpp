@@ -1,5 +1,5 @@
-// Normalisation family: batch_norm's forward with the kernels of tensor/normalization.h, its backward
-// rule right below.
+// Normalisation family: batch_norm's and group_norm's forwards with the kernels of tensor/normalization.h, each
+// backward rule right below its forward.
 #include "autograd/normalization.h"
 
 #include <fmt/format.h>
@@ -68,6 +68,22 @@ Grads batch_norm_grads_differentiable(const Variable& g, const Variable& x, cons
   return Grads{dx, sum(g * xhat, axes), sum(g, axes)};
 }
 
+// A normalisation's inputs: x, then weight and bias where given; and of its three gradients (dx, dweight, dbias)
+// those of the inputs given, in the same order.
+std::vector<Variable> inputs_given(const Variable& x, const Variable& weight, const Variable& bias) {
+  std::vector<Variable> inputs{x};
+  if (weight.defined()) inputs.push_back(weight);
+  if (bias.defined()) inputs.push_back(bias);
+  return inputs;
+}
+
+Grads grads_of_inputs_given(const Grads& grads, const Variable& weight, const Variable& bias) {
+  Grads out{grads[0]};
+  if (weight.defined()) out.push_back(grads[1]);
+  if (bias.defined()) out.push_back(grads[2]);
+  return out;
+}
+
 }  // namespace
 
 // Forward: y = (x - mean) * inv_std * weight + bias, inv_std = 1 / sqrt(var + eps), with the batch's
@@ -113,10 +129,7 @@ Variable batch_norm(const Variable& x, const Tensor& running_mean, const Tensor&
   Tensor y = batch_norm_forward(x.data(), mean, inv_std, weight.defined() ? weight.data() : Tensor(),
                                 bias.defined() ? bias.data() : Tensor());
 
-  std::vector<Variable> inputs{x};
-  if (weight.defined()) inputs.push_back(weight);
-  if (bias.defined()) inputs.push_back(bias);
-  return record_op("batch_norm", y, inputs, [=](const Variable& g, const Variable&, const BackwardContext& ctx) {
+  return record_op("batch_norm", y, inputs_given(x, weight, bias), [=](const Variable& g, const Variable&, const BackwardContext& ctx) {
     Grads grads;
     if (ctx.create_graph) {
       grads = batch_norm_grads_differentiable(g, x, weight, mean, inv_std, training, eps);
@@ -125,10 +138,63 @@ Variable batch_norm(const Variable& x, const Tensor& running_mean, const Tensor&
                                              weight.defined() ? weight.data() : Tensor(), training);
       grads = Grads{Variable(k.dx), Variable(k.dweight), Variable(k.dbias)};
     }
-    Grads out{grads[0]};
-    if (weight.defined()) out.push_back(grads[1]);
-    if (bias.defined()) out.push_back(grads[2]);
-    return out;
+    return grads_of_inputs_given(grads, weight, bias);
+  });
+}
+
+// group_norm's gradients written with differentiable ops (for create_graph): batch_norm's training formulas with
+// the means taken over each sample's group, x viewed as [N, G, M]; the group statistics computed again from x so
+// that their dependence on x is part of the graph.
+static Grads group_norm_grads_differentiable(const Variable& g, const Variable& x, int64_t num_groups,
+                                             const Variable& weight, float eps) {
+  const Shape& shape = x.shape();
+  const Shape grouped{shape[0], num_groups, -1};
+  const Variable xg = reshape(x, grouped);
+  const Variable centered = xg - mean(xg, {2}, /*keepdim=*/true);
+  const Variable inv_sd = pow(mean(square(centered), {2}, /*keepdim=*/true) + eps, -0.5f);
+  const Variable xhat = centered * inv_sd;                                        // [N, G, M]
+  const Variable gw = reshape(weight.defined() ? g * reshape(weight, channel_shape(shape)) : g, grouped);
+  const Variable dx = inv_sd * (gw - mean(gw, {2}, true) - xhat * mean(gw * xhat, {2}, true));
+  const Axes axes = statistics_axes(x.dim());
+  return Grads{reshape(dx, shape), sum(g * reshape(xhat, shape), axes), sum(g, axes)};
+}
+
+// Forward: y = (x - mean_g) * inv_std_g * weight + bias, inv_std_g = 1 / sqrt(var_g + eps), per sample and group.
+// Backward (xhat = (x - mean_g) * inv_std_g, gw = g * weight, means over each group's values):
+//   dx = inv_std_g * (gw - mean(gw) - xhat * mean(gw * xhat))
+//   dweight = sum(g * xhat), dbias = sum(g)   (over every axis but the channels)
+Variable group_norm(const Variable& x, int64_t num_groups, const Variable& weight, const Variable& bias, float eps) {
+  if (!x.defined()) throw std::invalid_argument("group_norm: input is undefined");
+  if (x.dim() < 2)
+    throw std::invalid_argument(fmt::format("group_norm: expected input [N, C, *], got {}", shape_str(x.shape())));
+  const Shape& shape = x.shape();
+  if (num_groups <= 0 || shape[1] % num_groups != 0)
+    throw std::invalid_argument(fmt::format("group_norm: expected the {} channels of input {} to split into "
+                                            "num_groups = {} equal groups",
+                                            shape[1], shape_str(shape), num_groups));
+  const auto check = [&](const Variable& v, const char* what) {
+    if (v.defined() && v.shape() != Shape{shape[1]})
+      throw std::invalid_argument(fmt::format("group_norm: {} must have shape [{}] (one value per channel of input "
+                                              "{}), got {}",
+                                              what, shape[1], shape_str(shape), shape_str(v.shape())));
+  };
+  check(weight, "weight");
+  check(bias, "bias");
+  Tensor mean, inv_std;  // [N, G]; not a structured binding: the rule's lambda captures them (clang 14)
+  std::tie(mean, inv_std) = group_norm_statistics(x.data(), num_groups, eps);
+  Tensor y = group_norm_forward(x.data(), mean, inv_std, weight.defined() ? weight.data() : Tensor(),
+                                bias.defined() ? bias.data() : Tensor());
+
+  return record_op("group_norm", y, inputs_given(x, weight, bias), [=](const Variable& g, const Variable&, const BackwardContext& ctx) {
+    Grads grads;
+    if (ctx.create_graph) {
+      grads = group_norm_grads_differentiable(g, x, num_groups, weight, eps);
+    } else {
+      GroupNormGrads k = group_norm_backward(g.data(), x.data(), mean, inv_std,
+                                             weight.defined() ? weight.data() : Tensor());
+      grads = Grads{Variable(k.dx), Variable(k.dweight), Variable(k.dbias)};
+    }
+    return grads_of_inputs_given(grads, weight, bias);
   });
 }
 

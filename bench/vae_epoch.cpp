@@ -25,6 +25,7 @@
 
 #include "autograd/variable.h"
 #include "bench/flags.h"
+#include "bench/timing.h"
 #include "data/fashion_mnist.h"
 #include "models/vae.h"
 #include "nn/optim.h"
@@ -37,14 +38,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// CPU time of the whole process (all threads). On a busy machine the wall time of an epoch includes the
-// time other programs held the cores; with one thread the CPU time is what the epoch costs on a quiet one.
-double process_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
 // rows: [N, 784] -> out: [idx.size(), 784], out[i] = rows[order[begin + i]] (into a reused buffer)
@@ -124,7 +117,7 @@ int main(int argc, char** argv) {
   hd::Tensor full_batch({batch, 784}), tail_batch({n_train % batch, 784});
   for (int epoch = 1; epoch <= epochs; ++epoch) {
     auto start = Clock::now();
-    const double cpu_start = process_cpu_seconds();
+    const double cpu_start = bench::process_cpu_seconds();
     double t_forward = 0, t_backward = 0, t_step = 0;
     std::vector<int64_t> order = gen.permutation(n_train);
     double train_loss = 0;
@@ -144,7 +137,7 @@ int main(int argc, char** argv) {
       t_backward += std::chrono::duration<double>(t2 - t1).count();
       t_step += std::chrono::duration<double>(t3 - t2).count();
     }
-    double seconds = seconds_since(start), cpu_seconds = process_cpu_seconds() - cpu_start;
+    double seconds = seconds_since(start), cpu_seconds = bench::process_cpu_seconds() - cpu_start;
 
     double test_loss = 0;
     {

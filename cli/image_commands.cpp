@@ -73,6 +73,7 @@ static int sample(const SampleCommand& c, const std::vector<std::string>& words)
   args.option("--tensor", "FILE", "also write the samples as a safetensors tensor \"samples\" [N, C, H, W]");
   args.option("--seed", "S", "seeds the noise", "0");
   args.option("--class", "K", "only class K (0-9: T-shirt/top ... Ankle boot), for a class-conditional model");
+  if (c.add_flags) c.add_flags(args);
   if (parse_or_print_help(args, words)) return 0;
   const std::string ckpt = args.get_required("--ckpt"), out = args.get_required("--out");
   const int64_t n = args.get_int("-n", 1, 100000);
@@ -90,6 +91,7 @@ static int sample(const SampleCommand& c, const std::vector<std::string>& words)
                                    ckpt, model->describe()));
     label = args.get_int("--class", 0, model->num_classes() - 1);
   }
+  const std::string settings = c.configure ? c.configure(args, *model) : "";
   Generator gen(static_cast<uint64_t>(seed));
   const Tensor samples = sample_in_batches(*model, n, gen, label);
   const ImageShape shape = model->image_shape();
@@ -110,11 +112,13 @@ static int sample(const SampleCommand& c, const std::vector<std::string>& words)
   labels.caption = fmt::format("{}: {} samples{}, seed {}", std::filesystem::path(ckpt).filename().string(), shown,
                                label >= 0 ? " of class " + fashion_mnist_classes()[static_cast<size_t>(label)] : "", seed);
   save_labelled_grid(samples.narrow0(0, shown), out, labels, grid);
-  fmt::print("{}: {}, {} samples with seed {}\n", ckpt, model->describe(), n, seed);
+  fmt::print("{}: {}, {} samples with seed {}{}\n", ckpt, model->describe(), n, seed,
+             settings.empty() ? "" : ", " + settings);
   print_wrote(out, shown < n ? fmt::format("the first {} of the {} samples", shown, n) : fmt::format("{} samples", n));
   if (!tensor_path.empty())
     print_wrote(tensor_path, fmt::format("tensor \"samples\" [{}, {}, {}, {}], float32", n, shape.channels,
                                          shape.height, shape.width));
+  if (c.after_sampling) c.after_sampling(args, *model, out, seed);
   return 0;
 }
 

@@ -16,15 +16,24 @@
 #include <utility>
 #include <vector>
 
+#include "cli/args.h"
 #include "data/fashion_mnist.h"
 #include "models/generative_model.h"
 
 namespace hd::cli {
 
 // What a family's sample command says about its noise, e.g. "z ~ N(0, I), decoded by the VAE's decoder".
+// A family whose sampling has settings of its own (the diffusion model's sampler, steps, eta) declares their flags
+// in add_flags and applies them in configure, which runs on the opened model before it samples and returns what
+// the command prints about them (e.g. "DDIM, 50 steps, eta 0"); after_sampling writes any extra picture (out is
+// the grid's path) and returns the lines it printed. All three are optional.
 struct SampleCommand {
   std::string family, summary, about;
   std::function<std::shared_ptr<GenerativeModel>(const std::string& path)> open;
+  std::function<void(ArgParser& args)> add_flags = {};
+  std::function<std::string(const ArgParser& args, GenerativeModel& model)> configure = {};
+  std::function<void(const ArgParser& args, GenerativeModel& model, const std::string& out, int64_t seed)>
+      after_sampling = {};
 };
 bool register_sample_command(SampleCommand command);
 

@@ -44,9 +44,9 @@ void add_training_data_flags(ArgParser& args, const std::string& default_out, co
   args.option("--train-size", "N", "train on the first N training images only, 0 for all", "0");
 }
 
-bool already_trained(const std::string& resume, int64_t done, int64_t epochs) {
+bool already_trained(const std::string& resume, int64_t done, int64_t epochs, const std::string& unit) {
   if (done < epochs) return false;
-  fmt::print("{} has already trained {} epochs; pass --epochs larger than {} to train further\n", resume, done, done);
+  fmt::print("{} has already trained {} {}; pass --{} larger than {} to train further\n", resume, done, unit, unit, done);
   return true;
 }
 

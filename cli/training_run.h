@@ -43,8 +43,8 @@ void add_training_data_flags(ArgParser& args, const std::string& default_out, co
                              const std::string& resume_help = "continue the run saved in this checkpoint");
 
 // For --resume: true (after saying so) when the run in `resume` has trained its `done` epochs and --epochs asks for
-// no more, so there is nothing to do.
-bool already_trained(const std::string& resume, int64_t done, int64_t epochs);
+// no more, so there is nothing to do. `unit` is "steps" for a command that trains in steps (--steps).
+bool already_trained(const std::string& resume, int64_t done, int64_t epochs, const std::string& unit = "epochs");
 
 // What a training checkpoint's metadata holds: the model's own, the run's settings, and its history (one record of
 // numbers per epoch, the loss of every step).

@@ -16,6 +16,7 @@
 #include "data/image.h"
 #include "models/autoencoder.h"
 #include "models/classifier.h"
+#include "models/diffusion.h"
 #include "models/vae.h"
 #include "nn/checkpoint.h"
 #include "nn/ema.h"
@@ -106,6 +107,22 @@ void checkpoint_seeds() {
 
   hd::MLPClassifier mlp(2, gen, tiny);
   save_model("classifier_mlp.safetensors", mlp, mlp.options.to_metadata());
+
+  // A diffusion model is loaded with its EMA (the sampling weights): a 2-level U-Net of 4 channels, T = 10.
+  hd::diffusion::DiffusionOptions diffusion;
+  diffusion.unet.channels = {4, 4};
+  diffusion.unet.time_dim = 4;
+  diffusion.unet.groups = 2;
+  diffusion.unet.image = tiny;
+  diffusion.T = 10;
+  hd::Generator diffusion_gen(0);  // its own stream: the seeds after it keep their bytes
+  hd::diffusion::DiffusionModel denoiser(diffusion, diffusion_gen);
+  hd::EMA denoiser_ema(denoiser, 0.9f);
+  hd::CheckpointInfo diffusion_info;
+  diffusion_info.step = 3;
+  diffusion_info.metadata = diffusion.to_metadata();
+  hd::save_checkpoint(target("checkpoint", "diffusion.safetensors"), denoiser, nullptr, nullptr, diffusion_info,
+                      &denoiser_ema);
 
   // The fixed model of fuzz_checkpoint.cpp, with everything a training run saves.
   hd::Sequential model({std::make_shared<hd::Linear>(3, 2, gen), std::make_shared<hd::ReLU>(),

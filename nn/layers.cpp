@@ -205,19 +205,12 @@ GroupNorm::GroupNorm(int64_t num_groups, int64_t num_channels, float eps, bool a
   }
 }
 
-// x: [N, C, *] viewed as [N, G, (C/G) * rest]: each row is one group of one sample.
+// x: [N, C, *]: the fused op of autograd/normalization.h (one graph node, its own backward).
 Variable GroupNorm::forward(const Variable& x) {
   if (x.dim() < 2 || x.size(1) != num_channels)
     throw std::invalid_argument(fmt::format("{}: expected input [N, {}, *], got {}", describe(), num_channels,
                                             shape_str(x.shape())));
-  Variable groups = reshape(x, {x.size(0), num_groups, -1});
-  Variable centered = groups - mean(groups, {2}, /*keepdim=*/true);
-  Variable variance = mean(square(centered), {2}, /*keepdim=*/true);
-  Variable normalized = reshape(centered / sqrt(variance + eps), x.shape());
-  if (!affine) return normalized;
-  Shape channel_shape(static_cast<size_t>(x.dim()), 1);
-  channel_shape[1] = num_channels;
-  return normalized * reshape(weight, channel_shape) + reshape(bias, channel_shape);
+  return group_norm(x, num_groups, weight, bias, eps);
 }
 
 std::string GroupNorm::describe() const {

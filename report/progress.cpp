@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <stdexcept>
@@ -103,13 +104,16 @@ std::string Progress::line() const {
       s += fmt::format("  {} {:.4g}", loss_names_[i], smoothed);
     }
   if (t > 0 && samples_done_ > 0) s += fmt::format("  {:.0f} samples/s", samples_done_ / t);
+  if (steps_per_second_ && t > 0 && steps_done_ > 0) s += fmt::format("  {:.3g} steps/s", steps_done_ / t);
   s += "  elapsed " + format_duration(t);
   // ETA from the average step time so far, over the remaining steps of the run (or of this
   // epoch when the number of epochs is unknown).
   if (total_steps_ > 0 && steps_done_ > 0 && !finished_) {
     int64_t left = total_steps_ - (step_ + 1);
     if (epoch_count_ > 0 && epoch_ >= 0) left += static_cast<int64_t>(epoch_count_ - 1 - epoch_) * total_steps_;
-    if (left > 0) s += "  eta " + format_duration(t / steps_done_ * left);
+    double eta = t / steps_done_ * left;
+    if (time_limit_ > 0) eta = std::min(eta, std::max(0.0, time_limit_ - t));
+    if (left > 0) s += "  eta " + format_duration(eta);
   }
   return s;
 }

@@ -54,6 +54,10 @@ class Progress {
   // For tests and tools: replace the clock (seconds, any origin) and force a mode.
   void set_clock(std::function<double()> now);
   void set_redraw(bool redraw) { redraw_ = redraw; }
+  // For a run that trains in steps (the diffusion model): also "1.42 steps/s"; and with a time budget (--minutes),
+  // the eta is at most the budget's seconds (counted from this object's start) that are left.
+  void set_steps_per_second(bool on) { steps_per_second_ = on; }
+  void set_time_limit(double seconds) { time_limit_ = seconds; }
 
  private:
   void draw(bool final_line);
@@ -77,6 +81,8 @@ class Progress {
   bool dirty_ = false;              // updates not shown yet
   bool drawn_ = false;              // anything printed at all
   bool finished_ = false;
+  bool steps_per_second_ = false;
+  double time_limit_ = 0;           // 0: none
 };
 
 }  // namespace hd

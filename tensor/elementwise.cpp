@@ -332,18 +332,38 @@ Tensor sigmoid(const Tensor& a) { return map_unary(a, "sigmoid", [](float x) { r
 Tensor relu(const Tensor& a) { return map_unary(a, "relu", [](float x) { return x < 0.f ? 0.f : x; }); }
 Tensor square(const Tensor& a) { return map_unary(a, "square", [](float x) { return x * x; }); }
 
-Tensor relu_backward(const Tensor& g, const Tensor& x) {
-  check_defined(g, "relu_backward");
-  check_defined(x, "relu_backward");
-  check_same_shape(g, x, "relu_backward");
+namespace {
+
+// An activation's input gradient in one pass: out[i] = f(g[i], x[i]), g and x of the same shape.
+template <class F>
+Tensor activation_backward(const Tensor& g, const Tensor& x, const char* op, F f) {
+  check_defined(g, op);
+  check_defined(x, op);
+  check_same_shape(g, x, op);
   Tensor out(x.shape());
   const float* gp = g.data();
   const float* xp = x.data();
   float* outp = out.data();
   parallel_range(x.numel(), kParallelMin, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) outp[i] = gp[i] * (xp[i] > 0.f ? 1.f : 0.f);
+    for (int64_t i = begin; i < end; ++i) outp[i] = f(gp[i], xp[i]);
   });
   return out;
+}
+
+}  // namespace
+
+Tensor relu_backward(const Tensor& g, const Tensor& x) {
+  return activation_backward(g, x, "relu_backward", [](float gi, float xi) { return gi * (xi > 0.f ? 1.f : 0.f); });
+}
+
+Tensor silu(const Tensor& a) { return map_unary(a, "silu", [](float x) { return x * fast_sigmoid(x); }); }
+
+// d/dx x s(x) = s + x s (1 - s) = s (1 + x (1 - s)).
+Tensor silu_backward(const Tensor& g, const Tensor& x) {
+  return activation_backward(g, x, "silu_backward", [](float gi, float xi) {
+    const float s = fast_sigmoid(xi);
+    return gi * s * (1.f + xi * (1.f - s));
+  });
 }
 
 // --- fused loss kernels: a loss's per-element formula in one pass instead of one pass per op ---

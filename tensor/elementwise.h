@@ -59,6 +59,9 @@ Tensor relu(const Tensor& a);
 // relu's input gradient in one pass: g * (x > 0 ? 1 : 0), the same values as mul(g, gt(x, 0)) without the
 // mask tensor. g and x must have the same shape.
 Tensor relu_backward(const Tensor& g, const Tensor& x);
+Tensor silu(const Tensor& a);  // x sigmoid(x), one pass
+// silu's input gradient in one pass: g * s (1 + x (1 - s)), s = sigmoid(x). g and x must have the same shape.
+Tensor silu_backward(const Tensor& g, const Tensor& x);
 Tensor square(const Tensor& a);
 
 // --- fused loss kernels (same shapes, no broadcasting) ---

@@ -1,4 +1,4 @@
-// normalization.cpp — batch normalisation in three passes over memory at most.
+// normalization.cpp — batch and group normalisation, each in three passes over memory at most.
 //
 // Channel c of x: [N, C, *] is N planes of S contiguous values, plane n at x + (n*C + c)*S. Each
 // kernel takes one channel at a time (channels are split among threads) and walks its planes:
@@ -58,6 +58,31 @@ void check_same(const Tensor& a, const Tensor& b, const char* op, const char* wh
                                             shape_str(b.shape()), a.defined() ? shape_str(a.shape()) : "undefined"));
 }
 
+// Adds sum(d) and sum(d^2), d = x - shift, over one plane of S contiguous values: float sums within the plane
+// (vectorised by `omp simd`), the plane's totals added in double.
+void add_shifted_sums(const float* plane, int64_t S, float shift, double& sum, double& sum_sq) {
+  float s = 0.f, ss = 0.f;
+#pragma omp simd reduction(+ : s, ss)
+  for (int64_t i = 0; i < S; ++i) {
+    float d = plane[i] - shift;
+    s += d;
+    ss += d * d;
+  }
+  sum += s;
+  sum_sq += ss;
+}
+
+// The two sums of a backward pass over one plane: sum(g) and sum(g * (x - mean)), in float (vectorised).
+std::pair<float, float> gradient_sums(const float* g, const float* x, int64_t S, float mean) {
+  float s = 0.f, sc = 0.f;
+#pragma omp simd reduction(+ : s, sc)
+  for (int64_t i = 0; i < S; ++i) {
+    s += g[i];
+    sc += g[i] * (x[i] - mean);
+  }
+  return {s, sc};
+}
+
 }  // namespace
 
 // Mean and variance from the sums of d = x - K, with K the channel's first value (the "shifted data"
@@ -75,18 +100,7 @@ std::pair<Tensor, Tensor> batch_norm_statistics(const Tensor& x) {
   parallel_for(p.C, x.numel() >= kParallelMin, [&](int64_t c) {
     const float shift = xp[p.offset(0, c)];
     double sum = 0, sum_sq = 0;
-    for (int64_t n = 0; n < p.N; ++n) {
-      const float* plane = xp + p.offset(n, c);
-      float s = 0.f, ss = 0.f;
-#pragma omp simd reduction(+ : s, ss)
-      for (int64_t i = 0; i < p.S; ++i) {
-        float d = plane[i] - shift;
-        s += d;
-        ss += d * d;
-      }
-      sum += s;
-      sum_sq += ss;
-    }
+    for (int64_t n = 0; n < p.N; ++n) add_shifted_sums(xp + p.offset(n, c), p.S, shift, sum, sum_sq);
     const double count = static_cast<double>(p.count());
     mp[c] = static_cast<float>(shift + sum / count);
     vp[c] = static_cast<float>(std::max(0.0, (sum_sq - sum * sum / count) / count));
@@ -170,14 +184,7 @@ BatchNormGrads batch_norm_backward(const Tensor& g, const Tensor& x, const Tenso
     const float m = mean.data()[c], is = inv_std.data()[c];
     double sum_g = 0, sum_gc = 0;
     for (int64_t n = 0; n < p.N; ++n) {
-      const float* gn = gp + p.offset(n, c);
-      const float* xn = xp + p.offset(n, c);
-      float s = 0.f, sc = 0.f;
-#pragma omp simd reduction(+ : s, sc)
-      for (int64_t i = 0; i < p.S; ++i) {
-        s += gn[i];
-        sc += gn[i] * (xn[i] - m);
-      }
+      const auto [s, sc] = gradient_sums(gp + p.offset(n, c), xp + p.offset(n, c), p.S, m);
       sum_g += s;
       sum_gc += sc;
     }
@@ -195,6 +202,141 @@ BatchNormGrads batch_norm_backward(const Tensor& g, const Tensor& x, const Tenso
       for (int64_t i = 0; i < p.S; ++i) dxn[i] = k * (gn[i] - g_mean - (xn[i] - m) * slope);
     }
   });
+  return grads;
+}
+
+// ------------------------------------------------------------------------------------ group normalisation
+//
+// Group (n, g) of x: [N, C, *] is one contiguous run of M = (C/G) * S values starting at (n*G + g) * M; its
+// channel k (0 <= k < C/G) is the plane of S values at (n*G + g) * M + k*S, with channel index c = g*C/G + k.
+//   statistics   one read of x: the shifted sums, as batch_norm_statistics, per group
+//   forward      one read of x, one write
+//   backward     one read of g and x for the per-(n, c) sums sum(g), sum(g * (x - mean)), then one read of
+//                g and x and one write for dx; dweight and dbias add the per-(n, c) sums over n.
+
+namespace {
+
+struct Groups {
+  int64_t N, C, G, S;
+  int64_t per_group() const { return C / G; }         // channels in a group
+  int64_t M() const { return per_group() * S; }        // values in a group
+  int64_t offset(int64_t n, int64_t g) const { return (n * G + g) * M(); }
+};
+
+Groups groups_of(const Tensor& x, int64_t num_groups, const char* op) {
+  Planes p = planes_of(x, op);
+  if (num_groups <= 0 || p.C % num_groups != 0)
+    throw std::invalid_argument(fmt::format("{}: expected the {} channels of input {} to split into num_groups = {} "
+                                            "equal groups",
+                                            op, p.C, shape_str(x.shape()), num_groups));
+  return Groups{p.N, p.C, num_groups, p.S};
+}
+
+void check_group_vector(const Tensor& t, const Groups& gr, const char* op, const char* what) {
+  if (!t.defined() || t.shape() != Shape{gr.N, gr.G})
+    throw std::invalid_argument(fmt::format("{}: {} must have shape [{}, {}] (one value per sample and group), got {}",
+                                            op, what, gr.N, gr.G, t.defined() ? shape_str(t.shape()) : "undefined"));
+}
+
+// The groups of x, its statistics mean and inv_std ([N, G]: G read from them) and weight ([C] or undefined) checked.
+Groups checked_groups(const Tensor& x, const Tensor& mean, const Tensor& inv_std, const Tensor& weight, const char* op) {
+  const Groups gr = groups_of(x, mean.defined() && mean.dim() == 2 ? mean.size(1) : 0, op);
+  check_group_vector(mean, gr, op, "mean");
+  check_group_vector(inv_std, gr, op, "inv_std");
+  check_channel_vector(weight, gr.C, op, "weight", true);
+  return gr;
+}
+
+}  // namespace
+
+// The shifted-data algorithm of batch_norm_statistics, over each group's M contiguous values.
+std::pair<Tensor, Tensor> group_norm_statistics(const Tensor& x, int64_t num_groups, float eps) {
+  const char* op = "group_norm";
+  Groups gr = groups_of(x, num_groups, op);
+  if (gr.M() == 0)
+    throw std::invalid_argument(fmt::format("{}: input {} has no values per group", op, shape_str(x.shape())));
+  if (!(eps >= 0.f)) throw std::invalid_argument(fmt::format("{}: eps must be >= 0, got {}", op, eps));
+  Tensor mean({gr.N, gr.G}), inv_std({gr.N, gr.G});
+  const float* xp = x.data();
+  parallel_for(gr.N * gr.G, x.numel() >= kParallelMin, [&](int64_t ng) {
+    const float* group = xp + ng * gr.M();
+    const float shift = group[0];
+    double sum = 0, sum_sq = 0;
+    for (int64_t k = 0; k < gr.per_group(); ++k)  // one plane at a time: float sums stay short
+      add_shifted_sums(group + k * gr.S, gr.S, shift, sum, sum_sq);
+    const double count = static_cast<double>(gr.M());
+    const double var = std::max(0.0, (sum_sq - sum * sum / count) / count);
+    mean.data()[ng] = static_cast<float>(shift + sum / count);
+    inv_std.data()[ng] = static_cast<float>(1.0 / std::sqrt(var + eps));
+  });
+  return {mean, inv_std};
+}
+
+Tensor group_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& inv_std, const Tensor& weight,
+                          const Tensor& bias) {
+  const char* op = "group_norm";
+  const Groups gr = checked_groups(x, mean, inv_std, weight, op);
+  check_channel_vector(bias, gr.C, op, "bias", true);
+  Tensor y(x.shape());
+  const float* xp = x.data();
+  float* yp = y.data();
+  parallel_for(gr.N * gr.G, x.numel() >= kParallelMin, [&](int64_t ng) {
+    const float m = mean.data()[ng], is = inv_std.data()[ng];
+    const int64_t g = ng % gr.G;
+    for (int64_t k = 0; k < gr.per_group(); ++k) {
+      const int64_t c = g * gr.per_group() + k;
+      const float scale = is * (weight.defined() ? weight.data()[c] : 1.f);
+      const float shift = bias.defined() ? bias.data()[c] : 0.f;
+      const float* in = xp + ng * gr.M() + k * gr.S;
+      float* out = yp + ng * gr.M() + k * gr.S;
+      for (int64_t i = 0; i < gr.S; ++i) out[i] = (in[i] - m) * scale + shift;
+    }
+  });
+  return y;
+}
+
+// Per (n, c): sg = sum(g), sgc = sum(g * (x - mean)); per group, with w the channel's weight and M its size:
+//   mean(gw) = sum_c w_c sg / M,   mean(gw * xhat) = inv_std * sum_c w_c sgc / M,
+// so dx = inv_std * (w_c g - mean(gw) - (x - mean) * inv_std^2 * sum_c w_c sgc / M).
+GroupNormGrads group_norm_backward(const Tensor& g, const Tensor& x, const Tensor& mean, const Tensor& inv_std,
+                                   const Tensor& weight) {
+  const char* op = "group_norm_backward";
+  const Groups gr = checked_groups(x, mean, inv_std, weight, op);
+  check_same(g, x, op, "g");
+  GroupNormGrads grads{Tensor(x.shape()), Tensor::zeros({gr.C}), Tensor::zeros({gr.C})};
+  Tensor sg({gr.N, gr.C}), sgc({gr.N, gr.C});  // per sample and channel
+  const float* gp = g.data();
+  const float* xp = x.data();
+  float* dxp = grads.dx.data();
+  parallel_for(gr.N * gr.G, x.numel() >= kParallelMin, [&](int64_t ng) {
+    const int64_t n = ng / gr.G, g0 = (ng % gr.G) * gr.per_group();
+    const float m = mean.data()[ng], is = inv_std.data()[ng];
+    double sum_gw = 0, sum_gwc = 0;
+    for (int64_t k = 0; k < gr.per_group(); ++k) {
+      const auto [s, sc] = gradient_sums(gp + ng * gr.M() + k * gr.S, xp + ng * gr.M() + k * gr.S, gr.S, m);
+      const int64_t c = g0 + k;
+      sg.data()[n * gr.C + c] = s;
+      sgc.data()[n * gr.C + c] = sc;
+      const double w = weight.defined() ? weight.data()[c] : 1.0;
+      sum_gw += w * s;
+      sum_gwc += w * sc;
+    }
+    const double count = static_cast<double>(gr.M());
+    const float g_mean = static_cast<float>(sum_gw / count);
+    const float slope = static_cast<float>(sum_gwc / count) * is * is;
+    for (int64_t k = 0; k < gr.per_group(); ++k) {
+      const float w = weight.defined() ? weight.data()[g0 + k] : 1.f;
+      const float* gk = gp + ng * gr.M() + k * gr.S;
+      const float* xk = xp + ng * gr.M() + k * gr.S;
+      float* dxk = dxp + ng * gr.M() + k * gr.S;
+      for (int64_t i = 0; i < gr.S; ++i) dxk[i] = is * (w * gk[i] - g_mean - (xk[i] - m) * slope);
+    }
+  });
+  for (int64_t n = 0; n < gr.N; ++n)  // [N, C] partial sums -> [C]; dweight's xhat carries its group's inv_std
+    for (int64_t c = 0; c < gr.C; ++c) {
+      grads.dbias.data()[c] += sg.data()[n * gr.C + c];
+      grads.dweight.data()[c] += sgc.data()[n * gr.C + c] * inv_std.data()[n * gr.G + c / gr.per_group()];
+    }
   return grads;
 }
 

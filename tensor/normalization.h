@@ -1,5 +1,5 @@
-// normalization.h — batch normalisation kernels (Ioffe & Szegedy 2015), no gradients: the
-// differentiable op built on them is autograd/normalization.h.
+// normalization.h — batch normalisation (Ioffe & Szegedy 2015) and group normalisation (Wu & He 2018) kernels,
+// no gradients: the differentiable ops built on them are in autograd/normalization.h.
 //
 // x: [N, C] or [N, C, L] or [N, C, H, W] is read as N*C contiguous "planes" of S values
 // (S = L, H*W, or 1); channel c owns planes c, C + c, 2C + c, ... and its statistics are taken over
@@ -49,5 +49,34 @@ struct BatchNormGrads {
 //   dweight = sum(g * xhat), dbias = sum(g) in both cases.
 BatchNormGrads batch_norm_backward(const Tensor& g, const Tensor& x, const Tensor& mean, const Tensor& inv_std,
                                    const Tensor& weight, bool batch_statistics);
+
+// --- group normalisation (Wu & He 2018) ---
+//
+// x: [N, C, *] is read as N*G contiguous groups: group (n, g) holds channels g*C/G .. (g+1)*C/G - 1 of sample n,
+// M = (C/G) * S values side by side (S = the product of the axes after C). Each group has its own mean and
+// biased variance; weight and bias are per channel, as torch.nn.functional.group_norm. Groups are shared out
+// among threads; the sums within a group add up in double, as batch norm's do.
+
+// x: [N, C, *] -> {mean [N, G], inv_std [N, G]}, inv_std = 1 / sqrt(var + eps), var the biased variance.
+std::pair<Tensor, Tensor> group_norm_statistics(const Tensor& x, int64_t num_groups, float eps);
+
+// y = (x - mean[n, g]) * inv_std[n, g] * weight[c] + bias[c], g = c / (C/G). x: [N, C, *]; mean, inv_std: [N, G];
+// weight, bias: [C] or undefined (1 and 0) -> [N, C, *].
+Tensor group_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& inv_std, const Tensor& weight,
+                          const Tensor& bias);
+
+struct GroupNormGrads {
+  Tensor dx;       // [N, C, *]
+  Tensor dweight;  // [C]: sum over n and * of g * xhat
+  Tensor dbias;    // [C]: sum over n and * of g
+};
+
+// The gradients of group_norm_forward given g = dL/dy: [N, C, *]. With xhat = (x - mean) * inv_std,
+// gw = g * weight[c] and means over each group's M values:
+//   dx = inv_std * (gw - mean(gw) - xhat * mean(gw * xhat))   (the last two terms: the paths through the
+//                                                               group's mean and variance)
+//   dweight = sum(g * xhat), dbias = sum(g).
+GroupNormGrads group_norm_backward(const Tensor& g, const Tensor& x, const Tensor& mean, const Tensor& inv_std,
+                                   const Tensor& weight);
 
 }  // namespace hd

@@ -145,6 +145,12 @@ inline const std::vector<OpCase>& op_cases() {
        [](const Vars& x, const Consts&) { return batch_norm(x[0], Tensor(), Tensor(), Variable(), Variable(), true); }},
       {"batch_norm_eval", "batch_norm",
        [](const Vars& x, const Consts& c) { return batch_norm(x[0], c[0], c[1], x[1], x[2], /*training=*/false, 0.1f, 1e-3f); }},
+      {"group_norm", "group_norm", [](const Vars& x, const Consts&) { return group_norm(x[0], 2, x[1], x[2]); }},
+      // one group per channel (instance norm) on a sequence, no affine, another eps
+      {"group_norm_per_channel_no_affine", "group_norm",
+       [](const Vars& x, const Consts&) { return group_norm(x[0], 3, Variable(), Variable(), 1e-3f); }},
+      // one group (layer norm over C, H, W), a single sample
+      {"group_norm_one_group", "group_norm", [](const Vars& x, const Consts&) { return group_norm(x[0], 1, x[1], x[2]); }},
       // loss
       {"mse_loss", "mse_loss", [](const Vars& x, const Consts&) { return mse_loss(x[0], x[1]); }},
       {"l1_loss", "l1_loss", [](const Vars& x, const Consts&) { return l1_loss(x[0], x[1], Reduction::Sum); }},

@@ -218,6 +218,21 @@ TEST(Unary, ReluBackwardIsTheGradientTimesTheMaskOfPositiveInputs) {
   expect_invalid([] { relu_backward(Tensor::zeros({2}), Tensor::zeros({3})); }, {"relu_backward"});
 }
 
+// The fused SiLU against its definition x sigmoid(x) and its derivative s (1 + x (1 - s)), in double.
+TEST(Unary, SiluAndItsBackwardMatchTheirDefinitions) {
+  Tensor x = pattern({70000}), g = pattern({70000}, 1.f);  // split across threads
+  const Tensor y = silu(x), dx = silu_backward(g, x);
+  for (int64_t i = 0; i < x.numel(); i += 97) {
+    const double xi = 8.0 * x.data()[i], s = 1 / (1 + std::exp(-xi));  // x scaled to reach the tails
+    const Tensor one = silu(Tensor::from({1}, {static_cast<float>(xi)}));
+    EXPECT_NEAR(one.data()[0], xi * s, 1e-5 * (1 + std::fabs(xi)));
+    const double si = 1 / (1 + std::exp(-static_cast<double>(x.data()[i])));
+    EXPECT_NEAR(y.data()[i], x.data()[i] * si, 1e-6);
+    EXPECT_NEAR(dx.data()[i], g.data()[i] * si * (1 + x.data()[i] * (1 - si)), 1e-6);
+  }
+  expect_invalid([] { silu_backward(Tensor::zeros({2}), Tensor::zeros({3})); }, {"silu_backward"});
+}
+
 TEST(Unary, TranscendentalValues) {
   Tensor x = Tensor::from({3}, {0, 1, -2});
   expect_values(exp(x), {3}, {1, std::exp(1.f), std::exp(-2.f)});

@@ -1,4 +1,4 @@
-// Tests for the fused batch_norm op (autograd/normalization.h) and its kernels (tensor/normalization.h).
+// Tests for the fused batch_norm and group_norm ops (autograd/normalization.h) and its kernels (tensor/normalization.h).
 // Its values against PyTorch and its derivatives against finite differences are in the op cases
 // (tests/op_cases.h); here: the kernels against plain double loops, the fused backward against the
 // same rule written with differentiable ops, the running statistics (by hand and against PyTorch's buffers), and
@@ -11,7 +11,9 @@
 #include <random>
 #include <vector>
 
+#include "autograd/elementwise.h"
 #include "autograd/reduction.h"
+#include "autograd/shape.h"
 #include "fixtures.h"
 #include "tensor/normalization.h"
 #include "tensor/safetensors.h"
@@ -160,6 +162,57 @@ TEST(BatchNormOp, BadArgumentsNameTheOpAndWhatWasExpected) {
                  {"batch_norm", "inv_std must have shape [3]"});
   expect_invalid([&] { batch_norm_backward(Tensor::zeros({4, 3}), x, stats, stats, Tensor(), true); },
                  {"batch_norm_backward", "g must have the input's shape [4, 3, 2, 2]", "got [4, 3]"});
+}
+
+// ------------------------------------------------------------------------------------------- group_norm
+
+// group_norm from the definition, with differentiable ops: x viewed as [N, G, M], each row normalised.
+Variable group_norm_by_definition(const Variable& x, int64_t groups, const Variable& w, const Variable& b, float eps) {
+  const Variable xg = reshape(x, {x.size(0), groups, -1});
+  const Variable centered = xg - mean(xg, {2}, /*keepdim=*/true);
+  const Variable xhat = reshape(centered / sqrt(mean(square(centered), {2}, true) + eps), x.shape());
+  return xhat * reshape(w, {1, x.size(1), 1, 1}) + reshape(b, {1, x.size(1), 1, 1});
+}
+
+// At a U-Net's size (8 groups of 4 channels of 14 x 14, threaded): the kernels' output and fused backward give what
+// the definition and autograd through it give.
+TEST(GroupNormOp, MatchesItsDefinitionForwardAndBackwardAtUNetSize) {
+  const Variable x(random_tensor({6, 32, 14, 14}, 21, 2.f, 1.f), true);
+  const Variable w(random_tensor({32}, 22, 0.5f, 1.f), true), b(random_tensor({32}, 23), true);
+  const Tensor g = random_tensor({6, 32, 14, 14}, 24);
+  const Variable fused = group_norm(x, 8, w, b);
+  const Variable plain = group_norm_by_definition(x, 8, w, b, 1e-5f);
+  expect_close(fused.data(), plain.data(), 1e-4f, "output");
+  const std::vector<Variable> gf = grad(fused, {x, w, b}, Variable(g));
+  const std::vector<Variable> gp = grad(plain, {x, w, b}, Variable(g));
+  expect_close(gf[0].data(), gp[0].data(), 1e-3f, "dx");
+  expect_close(gf[1].data(), gp[1].data(), 1e-3f, "dweight");
+  expect_close(gf[2].data(), gp[2].data(), 1e-3f, "dbias");
+}
+
+TEST(GroupNormOp, EachSamplesGroupHasMeanZeroAndVarianceOne) {
+  const Tensor y = group_norm(Variable(random_tensor({2, 6, 3, 3}, 5, 3.f, -2.f)), 3).data();
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t g = 0; g < 3; ++g) {
+      double s = 0, ss = 0;
+      for (int64_t i = 0; i < 18; ++i) {
+        const double v = y.data()[(n * 3 + g) * 18 + i];
+        s += v;
+        ss += v * v;
+      }
+      EXPECT_NEAR(s / 18, 0.0, 1e-5);
+      EXPECT_NEAR(ss / 18, 1.0, 1e-3);  // eps 1e-5 next to a variance of about 9
+    }
+}
+
+TEST(GroupNormOp, RejectsGroupsThatDoNotDivideTheChannelsAndWrongShapes) {
+  const Variable x(Tensor::zeros({2, 6, 2, 2}));
+  expect_invalid([&] { group_norm(x, 4); }, {"group_norm", "6 channels", "num_groups = 4"});
+  expect_invalid([&] { group_norm(x, 0); }, {"group_norm", "num_groups = 0"});
+  expect_invalid([&] { group_norm(Variable(Tensor::zeros({6})), 2); }, {"group_norm", "expected input [N, C, *]"});
+  expect_invalid([&] { group_norm(x, 2, Variable(Tensor::ones({3}))); }, {"group_norm", "weight must have shape [6]"});
+  expect_invalid([&] { group_norm_forward(x.data(), Tensor::zeros({2, 3}), Tensor::zeros({2, 2}), Tensor(), Tensor()); },
+                 {"group_norm", "inv_std must have shape [2, 3]"});
 }
 
 }  // namespace

@@ -54,6 +54,20 @@ TEST_F(ProgressTest, ShowsEpochStepLossSpeedElapsedAndEta) {
   EXPECT_EQ(p.line(), "train  epoch 1/2  step 50/100  loss 2  640 samples/s  elapsed 5.0s  eta 15s");
 }
 
+// A run in steps (the diffusion model): steps/s too, and a time budget caps the eta.
+TEST_F(ProgressTest, ShowsStepsPerSecondAndCapsTheEtaAtATimeLimit) {
+  hd::Progress p("train diffusion", 1000, 0, file_, 5.0);
+  attach(p);
+  p.set_steps_per_second(true);
+  for (int64_t step = 0; step < 10; ++step) {
+    now_ += 0.5;  // 2 steps/s: 990 steps left would take 495 s
+    p.update(step, 0.1f, 64);
+  }
+  EXPECT_EQ(p.line(), "train diffusion  step 10/1000  loss 0.1  128 samples/s  2 steps/s  elapsed 5.0s  eta 8m15s");
+  p.set_time_limit(65.0);  // 60 s of the budget left
+  EXPECT_EQ(p.line(), "train diffusion  step 10/1000  loss 0.1  128 samples/s  2 steps/s  elapsed 5.0s  eta 1m00s");
+}
+
 // A GAN's step has two losses: each is averaged on its own and shown by its name, in the order given.
 TEST_F(ProgressTest, ShowsSeveralNamedLosses) {
   hd::Progress p("train gan", 10, 1, file_, 5.0);

@@ -234,6 +234,21 @@ CASES = [
 ]
 
 
+# Cases added later draw their inputs from a stream of their own (fork_rng puts the global one back), and come
+# last, so that every earlier case keeps its inputs, upstream gradients and directions bit for bit.
+with torch.random.fork_rng():
+    torch.manual_seed(17)
+    CASES += [
+        # normalization: group norm (the diffusion U-Net's)
+        ("group_norm", "group_norm", [normal(3, 4, 3, 2) * 2 + 1, positive(4), normal(4)], [],
+         lambda x, c: F.group_norm(x[0], 2, x[1], x[2])),
+        ("group_norm_per_channel_no_affine", "group_norm", [normal(2, 3, 5)], [],
+         lambda x, c: F.group_norm(x[0], 3, None, None, eps=1e-3)),
+        ("group_norm_one_group", "group_norm", [normal(1, 4, 2, 3), positive(4), normal(4)], [],
+         lambda x, c: F.group_norm(x[0], 1, x[1], x[2])),
+    ]
+
+
 def second_derivatives(xs, grads, vs):
     """d/dx_i of s = sum_j <g_j, v_j>, with zeros where s does not depend on x_i."""
     terms = [(g * v).sum() for g, v in zip(grads, vs) if g is not None and g.requires_grad]

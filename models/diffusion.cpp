@@ -283,7 +283,8 @@ std::map<std::string, std::string> DiffusionOptions::to_metadata() const {
                                           {"objective", objective_name(objective)},
                                           {"num_classes", std::to_string(unet.num_classes)},
                                           {"min_snr_gamma", fmt::format("{}", min_snr_gamma)},
-                                          {"ema_decay", fmt::format("{}", ema_decay)}};
+                                          {"ema_decay", fmt::format("{}", ema_decay)},
+                                          {"ema_warmup", ema_warmup ? "1" : "0"}};
   add_image_shape(unet.image, m);
   return m;
 }
@@ -307,6 +308,7 @@ DiffusionOptions DiffusionOptions::from_metadata(const Metadata& m) {
   if (m.has("min_snr_gamma")) o.min_snr_gamma = m.number("min_snr_gamma");
   if (m.has("num_classes")) o.unet.num_classes = m.integer("num_classes", 0, 1000);
   if (m.has("ema_decay")) o.ema_decay = static_cast<float>(m.number("ema_decay"));
+  o.ema_warmup = !m.has("ema_warmup") || m.integer("ema_warmup", 0, 1) == 1;
   o.unet.image = image_shape_from(m);
   const int64_t c0 = o.unet.channels[0], cl = o.unet.channels.back(), d = o.unet.time_dim, C = o.unet.image.channels;
   m.expect_shape("unet.time_mlp.0.weight", {d, d});     // pins time_dim
@@ -485,7 +487,10 @@ StepResult train_step(DiffusionModel& model, Adam& adam, EMA& ema, const Tensor&
   const Variable loss = model.loss(x0, t, noise, &per_image, c);  // || eps - eps_theta(sqrt(abar) x_0 + sqrt(1 - abar) eps, t) ||^2
   loss.backward();
   adam.step();                                              // take a gradient descent step
-  ema.update(model);                                        // shadow = decay shadow + (1 - decay) theta
+  const auto k = static_cast<double>(adam.steps_taken());
+  const float decay = model.options.ema_warmup ? std::min(model.options.ema_decay, static_cast<float>((1 + k) / (10 + k)))
+                                               : model.options.ema_decay;
+  ema.update(model, decay);                                 // shadow = decay shadow + (1 - decay) theta
   StepResult r;
   r.loss = loss.item();
   for (int64_t b = 0; b < B; ++b) {

@@ -157,6 +157,9 @@ struct DiffusionOptions {
   double min_snr_gamma = 0;   // > 0: Min-SNR-gamma loss weights (Hang et al. 2023), e.g. 5; 0: L_simple
   float label_dropout = 0.1f; // class-conditional: the probability that training drops an image's label
   float ema_decay = 0.999f;   // the sampling weights' EMA
+  // Warm-up: after k optimizer steps the EMA's decay is min(ema_decay, (1 + k) / (10 + k)), so that a young
+  // shadow follows the weights instead of staying near the random start (0.999^500 = 0.61 of it after 500 steps).
+  bool ema_warmup = true;
 
   // As checkpoint metadata: "model" "diffusion", "arch" "unet", "channels" "32,64,128", "time_dim", "groups",
   // "schedule", "T", "objective", "num_classes", "image_shape"; and back, each entry checked against its bounds (at most 5

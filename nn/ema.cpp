@@ -46,9 +46,11 @@ std::map<std::string, Tensor> EMA::matching_state(const Module& model, const cha
   return state;
 }
 
-void EMA::update(const Module& model) {
+void EMA::update(const Module& model) { update(model, decay_); }
+
+void EMA::update(const Module& model, float decay) {
   std::map<std::string, Tensor> state = matching_state(model, "EMA.update");
-  const float keep = decay_, take = static_cast<float>(1.0 - decay_);
+  const float keep = decay, take = static_cast<float>(1.0 - decay);
   for (auto& [name, shadow] : shadow_) {
     const Tensor& current = state.at(name);
     if (buffers_.count(name)) {

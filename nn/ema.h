@@ -26,6 +26,8 @@ class EMA {
 
   // One averaging step, from a model with the same names and shapes (throws naming the first that differs).
   void update(const Module& model);
+  // The same with another decay for this step alone (a warm-up: a small decay while the shadow is young).
+  void update(const Module& model, float decay);
   // Writes the shadow weights into `model` (same names and shapes).
   void copy_to(Module& model) const;
 

@@ -224,6 +224,20 @@ TEST(Diffusion, ATinyTrainingRunsLossFalls) {
   EXPECT_EQ(ema.num_updates(), steps);
 }
 
+// The EMA warms up: after k steps its decay is min(0.999, (1 + k) / (10 + k)), 2/11 after the first.
+TEST(Diffusion, TheEmaWarmsUpSoThatAYoungShadowFollowsTheWeights) {
+  Generator gen(13);
+  DiffusionModel model(tiny_model(), gen);
+  Adam adam(model.parameters(), 1e-2f);
+  EMA ema(model, 0.999f);
+  const Tensor before = model.unet->conv_in->weight.data().clone();
+  diffusion::train_step(model, adam, ema, toy_images(4), gen);
+  const Tensor after = model.unet->conv_in->weight.data(), shadow = ema.state_dict().at("unet.conv_in.weight");
+  const float d = 2.f / 11.f;
+  for (int64_t i = 0; i < shadow.numel(); ++i)
+    ASSERT_NEAR(shadow.data()[i], d * before.data()[i] + (1 - d) * after.data()[i], 1e-6);
+}
+
 TEST(Diffusion, EitherObjectivesPredictionsAreConsistentWithXt) {
   for (diffusion::Objective objective : {diffusion::Objective::Epsilon, diffusion::Objective::V}) {
     Generator gen(2);

@@ -326,8 +326,9 @@ static void expect_twins_step(const std::string& prefix, const gan::GanOptions& 
     EXPECT_LE(max_abs_difference(p.grad().data(), expected), 1e-4f * std::max(1.f, scale)) << prefix << " " << name;
     // A bias right before BatchNorm has a gradient of rounding noise only (the norm removes any shift), which
     // Adam's first step turns into +-lr either way: its value after the step is not comparable.
-    if (scale > 1e-5f)
+    if (scale > 1e-5f) {
       EXPECT_LE(max_abs_difference(p.data(), t.at(prefix + ".after." + name)), 1e-6f) << prefix << " " << name;
+    }
     ++compared;
   }
   EXPECT_GE(compared, 10u);

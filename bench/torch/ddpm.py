@@ -18,7 +18,8 @@ GroupNorm(8):
   ResBlock   GroupNorm, SiLU, conv1 3x3, + time_proj(SiLU(temb)), GroupNorm, SiLU, conv2 3x3, + x (1x1 "skip" conv
              when the channels change)
 One step (Ho et al. 2020, Algorithm 1): t ~ U{0..T-1}, eps ~ N(0, I), x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps,
-loss = mean (eps_theta(x_t, t) - eps)^2, Adam(2e-4) step, EMA(0.999) update; linear schedule, T = 1000.
+loss = mean (eps_theta(x_t, t) - eps)^2, Adam(2e-4) step, EMA update (decay min(0.999, (1 + k) / (10 + k)) after k
+steps); linear schedule, T = 1000.
 
 Prints JSON lines: a "settings" line (with the parameter count), then one line per timed step block: the median
 seconds per step (wall and CPU) over --steps steps after --warmup, and the peak memory of the process. Threads as in vae.py: --threads sets torch's own,
@@ -123,6 +124,8 @@ def train_step(unet, ema, adam, alpha_bar, x0, T=1000, decay=0.999):
     adam.zero_grad()
     loss.backward()
     adam.step()
+    k = adam.state[next(iter(unet.parameters()))]["step"]  # steps taken; warm-up as hundun's ema_warmup
+    decay = min(decay, (1 + float(k)) / (10 + float(k)))
     with torch.no_grad():
         for s, p in zip(ema, unet.parameters()):
             s.mul_(decay).add_(p, alpha=1 - decay)

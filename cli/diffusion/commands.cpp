@@ -380,6 +380,7 @@ int train(const std::vector<std::string>& words) {
       progress->finish();
       progress.reset();
       save(step);
+      out_of_time = minutes > 0 && elapsed() >= minutes * 60;  // the save's samples may use up the budget too
     }
   }
   if (out_of_time)

@@ -69,15 +69,18 @@ TEST_F(GanCommands, ToyTableHasARowPerRemedyAndMixtureAndWritesTableMd) {
 }
 
 TEST_F(GanCommands, ToyUsageMistakesExitTwoWithOneLine) {
-  expect_one_line_error("train gan --toy grid --pack 3 --batch 100", 2, "--pack 3 does not divide --batch 100");
-  expect_one_line_error("train gan --toy spiral", 2, "--toy expects one of ring, grid");
-  expect_one_line_error("train gan --toy ring --loss wgan-gp", 2, "--loss expects one of ns, minimax, lsgan, hinge");
-  expect_one_line_error("train gan --toy grid --table --seeds 0", 2, "--seeds");
-  expect_one_line_error("train gan --toy grid --table --pack 2", 2, "--table trains every remedy");
-  expect_one_line_error("train gan --toy grid --table --mbstd", 2, "drop --mbstd");
-  expect_one_line_error("train gan --toy grid --table --batch 10", 2, "packs of 2 and 4 divide");
-  expect_one_line_error("train gan --toy grid --seeds 3", 2, "--seeds goes with --table");
-  expect_one_line_error("train gan --toy both", 2, "--toy expects one of ring, grid");
+  const std::vector<std::pair<std::string, std::string>> mistakes = {  // command, what its one line says
+      {"--toy grid --pack 3 --batch 100", "--pack 3 does not divide --batch 100"},
+      {"--toy spiral", "--toy expects one of ring, grid"},
+      {"--toy ring --loss wgan-gp", "--loss expects one of ns, minimax, lsgan, hinge"},
+      {"--toy grid --table --seeds 0", "--seeds"},
+      {"--toy grid --table --pack 2", "--table trains every remedy"},
+      {"--toy grid --table --mbstd", "drop --mbstd"},
+      {"--toy grid --table --batch 10", "packs of 2 and 4 divide"},
+      {"--toy grid --seeds 3", "--seeds goes with --table"},
+      {"--toy both", "--toy expects one of ring, grid"},
+  };
+  for (const auto& [command, message] : mistakes) expect_one_line_error("train gan " + command, 2, message);
 }
 
 TEST_F(GanCommands, TrainingWritesCheckpointLogCurveAndSamplesAndSampleReadsIt) {

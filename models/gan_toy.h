@@ -14,6 +14,11 @@
 // widths; `hundun train gan --toy` defaults to G 4 x 128 and D 3 x 64 maxout, and 1,000 steps rather than the paper's
 // 400 epochs of 1,000, so that a run takes under a minute on two cores: --g-hidden 400 --d-hidden 200 for the paper's.)
 //
+// The second remedy is Karras et al.'s (2018, section 3) minibatch standard deviation: D's last maxout layer also
+// sees the std of each of its input features over the batch, averaged into one number, so a batch of look-alikes
+// is told apart from real data by one feature. train_toy_gan is one run, for the single run and the table of
+// `hundun train gan --toy ... --table` alike (measured numbers in cli/gan/toy.cpp's header).
+//
 // The game is Algorithm 1 of models/gan.h, with its losses (gan::discriminator_loss, gan::generator_loss) on these
 // networks' logits. The remedy is PacGAN's packing: the discriminator judges m samples at once, concatenated,
 // all real or all fake. A collapsed generator's m samples look alike, real data's m samples rarely do, so D can

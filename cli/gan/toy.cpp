@@ -24,7 +24,15 @@
 //   grid, pack 2, lr 2e-4, 6000 steps: 14/25, 1.4%;  PacGAN's sizes (G 4 x 400, D 3 x 200), lr 1e-4, batch 100,
 //   1500 steps: 9/25, 2.4% (75 steps/s)
 // So the grid starts to converge only after ~20,000 steps (PacGAN trains 400 epochs): issue 15's goal (24/25 modes,
-// 90% high quality) is not reached by a table that runs in 10 minutes; the ring table is the one that does.
+// 90% high quality) is not reached by a table that runs in 10 minutes.
+// The ring tables (OMP_NUM_THREADS=1 hundun train gan --toy ring --table [--seeds S] --steps N), mean ± sd:
+//   5 seeds, 2000 steps, 200 s:  vanilla 7.8 ± 0.4 modes, 46.9% hq, KL 0.42;  pack 2 7.0 ± 1.0, 16.8%, 0.67;
+//                                pack 4 5.4 ± 1.5, 1.3%, 0.66;  mbstd 7.2 ± 0.8, 33.3%, 0.53
+//   3 seeds, 4000 steps, 224 s:  vanilla 7.7 ± 0.6 modes, 43.7% hq, KL 0.50;  pack 2 8.0 ± 0.0, 59.8%, 0.27;
+//                                pack 4 3.7 ± 1.5, 0.7%, 1.14;  mbstd 7.3 ± 1.2, 45.1%, 0.41
+// Pack 2 helps once trained long enough. Pack 4 stalls at these sizes: D's loss stays at 2 log 2 (D at chance, so G
+// gets no signal), and not for want of packs: --batch 480 (120 packs, PacGAN's 100-pack rule) with seed 3 still
+// ends at 2/8 modes, 1.9% (42 s). The paper's widths and many more steps are the next thing to measure.
 #include "cli/gan/toy.h"
 
 #include <fmt/format.h>

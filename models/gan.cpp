@@ -164,11 +164,13 @@ Discriminator::Discriminator(const GanOptions& opts, Generator& rng) : options(o
 }
 
 Variable minibatch_std(const Variable& x) {
-  const int64_t n = x.size(0), h = x.size(2), w = x.size(3);
+  if (x.dim() < 2) throw std::invalid_argument("minibatch_std: expects [N, c, ...], got " + shape_str(x.shape()));
+  std::vector<int64_t> one(x.shape().size(), 1), plane_shape = x.shape();
+  plane_shape[1] = 1;                                                 // [N, 1, ...]
   const Variable mu = mean(x, {0}, /*keepdim=*/true);                 // each feature's mean over the batch
-  const Variable sd = sqrt(mean(square(x - mu), {0}) + 1e-8f);        // its standard deviation: [c, h, w]
-  const Variable plane = expand(reshape(mean(sd), {1, 1, 1, 1}), {n, 1, h, w});  // averaged: one number
-  return concat({x, plane}, 1);                                       // [N, c + 1, h, w]
+  const Variable sd = sqrt(mean(square(x - mu), {0}) + 1e-8f);        // its standard deviation: [c, ...]
+  const Variable plane = expand(reshape(mean(sd), one), plane_shape);  // averaged: one number
+  return concat({x, plane}, 1);                                       // [N, c + 1, ...]
 }
 
 Variable Discriminator::forward(const Variable& images, const Tensor& labels) {

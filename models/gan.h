@@ -117,8 +117,9 @@ class Discriminator : public Module {
   std::shared_ptr<Linear> fc;
 };
 
-// Karras et al.'s minibatch standard deviation: x [N, c, h, w] -> [N, c + 1, h, w], the extra plane holding the
-// standard deviation of each feature over the N images, averaged into one number (small when G's images are alike).
+// Karras et al.'s minibatch standard deviation (2018, section 3): x [N, c, h, w] -> [N, c + 1, h, w], the extra plane
+// holding the standard deviation of each feature over the N images, averaged into one number (small when G's images
+// are alike). Any rank from 2 on: the 2-D toy's features [N, c] -> [N, c + 1].
 Variable minibatch_std(const Variable& x);
 
 // Both networks; its state_dict is "generator.*" and "discriminator.*", the parts a training checkpoint names.

@@ -119,14 +119,23 @@ std::string ToyGenerator::describe() const { return "gan::ToyGenerator (PacGAN's
 ToyDiscriminator::ToyDiscriminator(const ToyGanOptions& o, Generator& rng) {
   hidden = register_module("hidden", std::make_shared<Sequential>());
   int64_t width = 2 * o.pack;  // m samples side by side
-  for (int64_t l = 0; l < o.d_layers; ++l) {
+  for (int64_t l = 0; l < o.d_layers - (o.minibatch_std ? 1 : 0); ++l) {
     hidden->add(std::make_shared<Maxout>(width, o.d_hidden, o.maxout_pieces, rng));
     width = o.d_hidden;
   }
+  // Karras et al. 2018, section 3: the feature goes in near D's end, so the layers after it can weigh a batch's
+  // lack of variety against what each sample looks like; here one maxout layer and the output follow it.
+  if (o.minibatch_std)
+    last = register_module("last", std::make_shared<Maxout>(width + 1, o.d_hidden, o.maxout_pieces, rng)),
+    width = o.d_hidden;
   out = register_module("out", std::make_shared<Linear>(width, 1, rng));
 }
 
-Variable ToyDiscriminator::forward(const Variable& packed) { return (*out)((*hidden)(packed)); }  // [B/m, 1]
+Variable ToyDiscriminator::forward(const Variable& packed) {
+  Variable h = (*hidden)(packed);                  // [B/m, d_hidden]
+  if (last) h = (*last)(minibatch_std(h));         // [B/m, d_hidden + 1] -> [B/m, d_hidden]
+  return (*out)(h);                                // [B/m, 1]
+}
 
 std::string ToyDiscriminator::describe() const { return "gan::ToyDiscriminator (PacGAN's maxout MLP)"; }
 
@@ -156,9 +165,9 @@ Tensor ToyGAN::sample(int64_t n, Generator& rng) {
 }
 
 std::string ToyGAN::describe() const {
-  return fmt::format("toy GAN (G 2 -> {}x{} -> 2, D {}x{} maxout({}) -> 1, pack {}, loss {})", options.g_layers,
+  return fmt::format("toy GAN (G 2 -> {}x{} -> 2, D {}x{} maxout({}) -> 1, pack {}{}, loss {})", options.g_layers,
                      options.g_hidden, options.d_layers, options.d_hidden, options.maxout_pieces, options.pack,
-                     loss_name(options.loss));
+                     options.minibatch_std ? ", minibatch std" : "", loss_name(options.loss));
 }
 
 // --- Algorithm 1, with packing ---
@@ -184,6 +193,41 @@ AdversarialLosses train_step(ToyGAN& gan, Adam& adam_d, Adam& adam_g, const Tens
   out.generator = descend(adam_g, loss_g);
   out.generator_stepped = true;
   return out;
+}
+
+// --- one run ---
+
+ToyEvaluation train_toy_gan(const ToyMixture& mixture, const ToyGanOptions& options, const ToyTraining& training,
+                            const std::function<void(int64_t, const AdversarialLosses&)>& on_step,
+                            const std::function<void(const ToyEvaluation&)>& on_evaluation) {
+  if (training.steps < 1 || training.every < 1 || training.batch % options.pack != 0)
+    throw std::invalid_argument(fmt::format("train_toy_gan: need steps >= 1, every >= 1 and a batch that pack {} "
+                                            "divides, got steps {}, every {}, batch {}",
+                                            options.pack, training.steps, training.every, training.batch));
+  Generator rng(training.seed);
+  ToyGAN gan(options, rng);
+  Adam adam_d(gan.discriminator->parameters(), training.lr, 0.8f, 0.999f);
+  Adam adam_g(gan.generator->parameters(), training.lr, 0.8f, 0.999f);
+  Generator eval_rng(0);  // the same 2,500 z at every evaluation, so the frames show G moving, not z
+  const Tensor eval_z = randn({kToyEvalSamples, options.latent_dim}, eval_rng);
+  ToyEvaluation last;
+  for (int64_t step = 0; step < training.steps; ++step) {
+    const AdversarialLosses l = train_step(gan, adam_d, adam_g, sample_mixture(mixture, training.batch, rng), rng);
+    if (!std::isfinite(l.discriminator) || !std::isfinite(l.generator))
+      throw std::runtime_error(fmt::format("train gan --toy: a loss is not finite at step {} (D {}, G {})", step + 1,
+                                           l.discriminator, l.generator));
+    if (on_step) on_step(step, l);
+    if ((step + 1) % training.every != 0 && step + 1 != training.steps) continue;
+    NoGradGuard no_grad;
+    gan.generator->eval();  // BatchNorm's running statistics, as a sampler uses them
+    last.step = step + 1;
+    last.samples = (*gan.generator)(Variable(eval_z)).data();
+    gan.generator->train();
+    last.metrics = mode_metrics(mixture, last.samples);
+    last.losses = l;
+    if (on_evaluation) on_evaluation(last);
+  }
+  return last;
 }
 
 }  // namespace hd::gan

@@ -14,12 +14,18 @@
 // widths; `hundun train gan --toy` defaults to G 4 x 128 and D 3 x 64 maxout, and 1,000 steps rather than the paper's
 // 400 epochs of 1,000, so that a run takes under a minute on two cores: --g-hidden 400 --d-hidden 200 for the paper's.)
 //
+// The second remedy is Karras et al.'s (2018, section 3) minibatch standard deviation: D's last maxout layer also
+// sees the std of each of its input features over the batch, averaged into one number, so a batch of look-alikes
+// is told apart from real data by one feature. train_toy_gan is one run, for the single run and the table of
+// `hundun train gan --toy ... --table` alike (measured numbers in cli/gan/toy.cpp's header).
+//
 // The game is Algorithm 1 of models/gan.h, with its losses (gan::discriminator_loss, gan::generator_loss) on these
 // networks' logits. The remedy is PacGAN's packing: the discriminator judges m samples at once, concatenated,
 // all real or all fake. A collapsed generator's m samples look alike, real data's m samples rarely do, so D can
 // see the lack of diversity that it cannot see in one sample, and G is pushed to spread out.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -66,6 +72,7 @@ struct ToyGanOptions {
   int64_t g_hidden = 400, g_layers = 4;
   int64_t d_hidden = 200, d_layers = 3, maxout_pieces = 5;
   int64_t pack = 1;            // PacGAN's m: the discriminator judges m samples at a time (1: the plain GAN)
+  bool minibatch_std = false;  // Karras et al.'s minibatch-standard-deviation feature before D's last maxout layer
   GanLoss loss = GanLoss::NonSaturating;  // any but WassersteinGP (its penalty is written for images)
 };
 
@@ -92,14 +99,16 @@ class ToyGenerator : public Module {
   std::shared_ptr<Linear> out;
 };
 
-// D: packed samples [B/m, 2m] -> logits [B/m, 1].
+// D: packed samples [B/m, 2m] -> logits [B/m, 1]. With minibatch_std the last maxout layer takes one more input,
+// minibatch_std(h) (models/gan.h): [B/m, d_hidden] -> [B/m, d_hidden + 1] (with one layer, the packed input itself).
 class ToyDiscriminator : public Module {
  public:
   ToyDiscriminator(const ToyGanOptions& options, Generator& rng);
   Variable forward(const Variable& packed) override;
   std::string describe() const override;
 
-  std::shared_ptr<Sequential> hidden;  // d_layers x Maxout
+  std::shared_ptr<Sequential> hidden;  // d_layers - 1 Maxout layers (all of them without minibatch_std)
+  std::shared_ptr<Maxout> last;        // the last Maxout when minibatch_std, which sees the extra feature
   std::shared_ptr<Linear> out;
 };
 
@@ -123,5 +132,29 @@ class ToyGAN : public Module {
 // Algorithm 1 on one batch real [B, 2]: a discriminator step on pack(real) against pack(G(z)), B draws z, then a
 // generator step through the updated D. B must be a multiple of options.pack.
 AdversarialLosses train_step(ToyGAN& gan, Adam& adam_d, Adam& adam_g, const Tensor& real, Generator& rng);
+
+constexpr int64_t kToyEvalSamples = 2500;  // VEEGAN's and PacGAN's sample count for the metrics
+
+// One run of one configuration, as the single `train gan --toy` run and the table of `--table` both train it.
+struct ToyTraining {
+  int64_t steps = 1000;
+  int64_t batch = 120;         // real samples per step, a multiple of the pack
+  int64_t every = 100;         // evaluate every `every` steps, and after the last
+  float lr = 5e-4f;            // both Adams, betas (0.8, 0.999) as PacGAN
+  uint64_t seed = 1;           // one stream: the initial weights (G's, then D's), then every real batch and every z
+};
+// What an evaluation saw: G's samples of the fixed 2,500 z (the papers' count) and their metrics.
+struct ToyEvaluation {
+  int64_t step = 0;
+  Tensor samples;              // [2500, 2]
+  ModeMetrics metrics;
+  AdversarialLosses losses;    // of the last step
+};
+// Trains ToyGAN(options) on the mixture for training.steps steps of train_step; after each step calls
+// on_step(step counted from 0, its losses), and every training.every steps and after the last calls on_evaluation.
+// Throws std::runtime_error naming the step when a loss is not finite. Returns the last evaluation.
+ToyEvaluation train_toy_gan(const ToyMixture& mixture, const ToyGanOptions& options, const ToyTraining& training,
+                            const std::function<void(int64_t, const AdversarialLosses&)>& on_step,
+                            const std::function<void(const ToyEvaluation&)>& on_evaluation);
 
 }  // namespace hd::gan

@@ -53,10 +53,34 @@ TEST_F(GanCommands, ToyRunPrintsModeMetricsAndWritesScatterPlots) {
   EXPECT_NE(read_text(path("toy/samples_step000004.svg")).find("mode centres"), std::string::npos);
 }
 
+// --table: every remedy on both mixtures over seeds 1..N, printed as Markdown and written to table.md.
+TEST_F(GanCommands, ToyTableHasARowPerRemedyAndMixtureAndWritesTableMd) {
+  RunResult r = run("train gan --toy both --table --seeds 2 --steps 3 --batch 8 --g-hidden 8 --d-hidden 4 --out " +
+                    path("table"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("run 16/16: grid, minibatch std, seed 2"), std::string::npos) << r.out;  // progress
+  const std::string table = read_text(path("table/table.md"));
+  EXPECT_NE(r.out.find(table), std::string::npos) << r.out;
+  EXPECT_NE(table.find("| mixture | remedy | modes covered | high-quality % | reverse KL | seconds per run |"),
+            std::string::npos) << table;
+  for (const char* mixture : {"| ring (8 modes) | ", "| grid (25 modes) | "})
+    for (const char* remedy : {"vanilla GAN |", "PacGAN m = 2 |", "PacGAN m = 4 |", "minibatch std |"})
+      EXPECT_NE(table.find(std::string(mixture) + remedy), std::string::npos) << mixture << remedy << "\n" << table;
+}
+
 TEST_F(GanCommands, ToyUsageMistakesExitTwoWithOneLine) {
-  expect_one_line_error("train gan --toy grid --pack 3 --batch 100", 2, "--pack 3 does not divide --batch 100");
-  expect_one_line_error("train gan --toy spiral", 2, "--toy expects one of ring, grid");
-  expect_one_line_error("train gan --toy ring --loss wgan-gp", 2, "--loss expects one of ns, minimax, lsgan, hinge");
+  const std::vector<std::pair<std::string, std::string>> mistakes = {  // command, what its one line says
+      {"--toy grid --pack 3 --batch 100", "--pack 3 does not divide --batch 100"},
+      {"--toy spiral", "--toy expects one of ring, grid"},
+      {"--toy ring --loss wgan-gp", "--loss expects one of ns, minimax, lsgan, hinge"},
+      {"--toy grid --table --seeds 0", "--seeds"},
+      {"--toy grid --table --pack 2", "--table trains every remedy"},
+      {"--toy grid --table --mbstd", "drop --mbstd"},
+      {"--toy grid --table --batch 10", "packs of 2 and 4 divide"},
+      {"--toy grid --seeds 3", "--seeds goes with --table"},
+      {"--toy both", "--toy expects one of ring, grid"},
+  };
+  for (const auto& [command, message] : mistakes) expect_one_line_error("train gan " + command, 2, message);
 }
 
 TEST_F(GanCommands, TrainingWritesCheckpointLogCurveAndSamplesAndSampleReadsIt) {

@@ -151,4 +151,29 @@ TEST(ToyGAN, RefusesWganGpAndABadPack) {
             std::string::npos);
 }
 
+// Karras et al.'s feature: D's last maxout layer takes one input more, and D then judges a sample by its batch.
+TEST(ToyGAN, MinibatchStdWidensDsLastLayerAndJudgesASampleByItsBatch) {
+  gan::ToyGanOptions o;
+  o.g_hidden = 8, o.d_hidden = 6, o.minibatch_std = true;
+  Generator rng(0);
+  gan::ToyGAN with_std(o, rng);
+  ASSERT_TRUE(with_std.discriminator->last);
+  EXPECT_EQ(with_std.discriminator->last->in_features, 6 + 1);
+  EXPECT_EQ(with_std.discriminator->hidden->size(), 2u);  // the other d_layers - 1 layers as before
+  o.minibatch_std = false;
+  gan::ToyGAN without(o, rng);
+  EXPECT_FALSE(without.discriminator->last);
+
+  // The same point (0, 0) as the first row of a collapsed batch and of a spread one.
+  const Tensor collapsed = repeated(0, 0, 8);
+  Tensor spread_with_origin = at_every_centre(gan::grid_mixture(), 8).clone();
+  spread_with_origin.data()[0] = 0, spread_with_origin.data()[1] = 0;
+  const auto first_logit = [](gan::ToyGAN& gan, const Tensor& batch) {
+    NoGradGuard no_grad;
+    return (*gan.discriminator)(Variable(batch)).data().data()[0];
+  };
+  EXPECT_NE(first_logit(with_std, collapsed), first_logit(with_std, spread_with_origin));
+  EXPECT_EQ(first_logit(without, collapsed), first_logit(without, spread_with_origin));  // no batch feature
+}
+
 }  // namespace hd

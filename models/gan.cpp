@@ -138,8 +138,13 @@ Variable GeneratorNet::forward(const Variable& z, const Tensor& labels) {
   check_latents(z, options.latent_dim, *this);
   check_labels(labels, z.size(0), options.num_classes, *this);
   const int64_t f = options.features, h = options.image.height / 4, w = options.image.width / 4;
-  // conditional: G reads [z, onehot(y)], so the class is one more input it learns to obey
-  const Variable input = options.num_classes > 0 ? concat({z, one_hot(labels, options.num_classes)}, 1) : z;
+  // conditional: G reads [z, onehot(y)], so the class is one more input it learns to obey. (one_hot, which may
+  // throw, runs before the braced list: GCC 12 destroys a half-built initializer_list wrongly on an exception.)
+  Variable input = z;
+  if (options.num_classes > 0) {
+    const Variable y = one_hot(labels, options.num_classes);
+    input = concat({z, y}, 1);
+  }
   Variable x = reshape((*fc)(input), {z.size(0), 2 * f, h, w});  // [B, 2f, H/4, W/4]
   x = relu((*bn0)(x));
   x = relu((*bn1)((*up1)(x)));                               // [B, f, H/2, W/2]
@@ -177,8 +182,10 @@ Variable Discriminator::forward(const Variable& images, const Tensor& labels) {
   Variable x = as_images(images, options.image, *this);  // [B, C, H, W]
   const int64_t batch = x.size(0), m = options.pack, C = options.image.channels;
   check_labels(labels, batch, options.num_classes, *this);
-  if (options.num_classes > 0)  // conditional: the class as K more input planes
-    x = concat({x, label_planes(labels, options.num_classes, options.image.height, options.image.width)}, 1);
+  if (options.num_classes > 0) {  // conditional: the class as K more input planes (built first: see GeneratorNet)
+    const Variable planes = label_planes(labels, options.num_classes, options.image.height, options.image.width);
+    x = concat({x, planes}, 1);
+  }
   if (batch % m != 0)
     throw std::invalid_argument(fmt::format("{}: pack {} needs a batch that is a multiple of {}, got {} images",
                                             describe(), m, m, batch));

@@ -92,8 +92,10 @@ Maxout::Maxout(int64_t in, int64_t out, int64_t k, Generator& rng) : in_features
 }
 
 Variable Maxout::forward(const Variable& x) {
-  const Variable pieces_of_units = reshape((*linear)(x), {x.size(0), out_features, pieces});  // [B, out, k]
-  return max(pieces_of_units, {2});                                                           // [B, out]
+  // Piece i of every unit in one block of `out` columns: the max then runs over whole rows of a [B, k, out]
+  // view, which the broadcasting kernels (max's backward compares x with its max) walk in long contiguous runs.
+  const Variable pieces_of_units = reshape((*linear)(x), {x.size(0), pieces, out_features});  // [B, k, out]
+  return max(pieces_of_units, {1});                                                           // [B, out]
 }
 
 std::string Maxout::describe() const {

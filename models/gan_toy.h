@@ -77,7 +77,7 @@ struct ToyGanOptions {
 };
 
 // Maxout (Goodfellow et al. 2013), PacGAN's LinearMaxout: k linear pieces per unit, the unit's value their maximum.
-// x: [B, in] -> [B, out];  y_j = max_i (x W_{j,i}^T + b_{j,i}), i = 1..k
+// x: [B, in] -> [B, out];  y_j = max_i (x W_{i,j}^T + b_{i,j}), i = 1..k
 class Maxout : public Module {
  public:
   Maxout(int64_t in_features, int64_t out_features, int64_t pieces, Generator& rng);
@@ -85,7 +85,7 @@ class Maxout : public Module {
   std::string describe() const override;
 
   int64_t in_features, out_features, pieces;
-  std::shared_ptr<Linear> linear;  // in -> out * pieces, unit j's pieces in columns j*k .. j*k + k-1
+  std::shared_ptr<Linear> linear;  // in -> out * pieces, piece i of unit j in column i*out + j
 };
 
 // G: z [B, latent_dim] -> x [B, 2].

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <vector>
 
 #include "tensor/parallel.h"
 
@@ -97,6 +98,24 @@ std::pair<Tensor, Tensor> batch_norm_statistics(const Tensor& x) {
   const float* xp = x.data();
   float* mp = mean.data();
   float* vp = var.data();
+  if (p.S == 1) {  // [N, C] (BatchNorm1d): a channel's values are C apart, so walk the rows and keep C sums
+    std::vector<double> sum(static_cast<size_t>(p.C), 0.0), sum_sq(static_cast<size_t>(p.C), 0.0);
+    for (int64_t n = 0; n < p.N; ++n) {
+      const float* row = xp + n * p.C;
+#pragma omp simd
+      for (int64_t c = 0; c < p.C; ++c) {
+        const double d = static_cast<double>(row[c]) - static_cast<double>(xp[c]);  // shift: the first row
+        sum[c] += d;
+        sum_sq[c] += d * d;
+      }
+    }
+    const double count = static_cast<double>(p.N);
+    for (int64_t c = 0; c < p.C; ++c) {
+      mp[c] = static_cast<float>(xp[c] + sum[c] / count);
+      vp[c] = static_cast<float>(std::max(0.0, (sum_sq[c] - sum[c] * sum[c] / count) / count));
+    }
+    return {mean, var};
+  }
   parallel_for(p.C, x.numel() >= kParallelMin, [&](int64_t c) {
     const float shift = xp[p.offset(0, c)];
     double sum = 0, sum_sq = 0;
@@ -180,13 +199,31 @@ BatchNormGrads batch_norm_backward(const Tensor& g, const Tensor& x, const Tenso
   const float* gp = g.data();
   const float* xp = x.data();
   float* dxp = grads.dx.data();
+  std::vector<double> row_sum_g, row_sum_gc;  // [N, C] (S = 1): the two sums per channel, gathered row by row
+  if (p.S == 1) {
+    row_sum_g.assign(static_cast<size_t>(p.C), 0.0);
+    row_sum_gc.assign(static_cast<size_t>(p.C), 0.0);
+    const float* mp = mean.data();
+    for (int64_t n = 0; n < p.N; ++n) {
+#pragma omp simd
+      for (int64_t c = 0; c < p.C; ++c) {
+        const double gv = gp[n * p.C + c];
+        row_sum_g[c] += gv;
+        row_sum_gc[c] += gv * (static_cast<double>(xp[n * p.C + c]) - mp[c]);
+      }
+    }
+  }
   parallel_for(p.C, x.numel() >= kParallelMin, [&](int64_t c) {
     const float m = mean.data()[c], is = inv_std.data()[c];
     double sum_g = 0, sum_gc = 0;
-    for (int64_t n = 0; n < p.N; ++n) {
-      const auto [s, sc] = gradient_sums(gp + p.offset(n, c), xp + p.offset(n, c), p.S, m);
-      sum_g += s;
-      sum_gc += sc;
+    if (p.S == 1) {
+      sum_g = row_sum_g[c], sum_gc = row_sum_gc[c];
+    } else {
+      for (int64_t n = 0; n < p.N; ++n) {
+        const auto [s, sc] = gradient_sums(gp + p.offset(n, c), xp + p.offset(n, c), p.S, m);
+        sum_g += s;
+        sum_gc += sc;
+      }
     }
     grads.dbias.data()[c] = static_cast<float>(sum_g);
     grads.dweight.data()[c] = static_cast<float>(sum_gc * is);

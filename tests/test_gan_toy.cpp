@@ -2,6 +2,7 @@
 // networks' shapes, and that a few steps of the game train with each loss.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -100,6 +101,21 @@ TEST(Packing, PutsMConsecutiveSamplesSideBySide) {
   EXPECT_EQ(p.data().tolist(), x.tolist());  // row 0: samples 0, 1, 2
   EXPECT_NE(error_of([&] { gan::pack(Variable(x), 4); }).find("--pack 4 does not divide the batch of 6"),
             std::string::npos);
+}
+
+// Unit j's value is the largest of its k pieces, piece i in column i*out + j of the linear map.
+TEST(Maxout, EachUnitIsTheLargestOfItsPieces) {
+  Generator rng(3);
+  gan::Maxout maxout(3, 4, 5, rng);
+  const Tensor x = randn({6, 3}, rng);
+  const Tensor y = maxout(Variable(x)).data(), pieces = (*maxout.linear)(Variable(x)).data();  // [6, 4], [6, 20]
+  ASSERT_EQ(y.shape(), (Shape{6, 4}));
+  for (int64_t b = 0; b < 6; ++b)
+    for (int64_t j = 0; j < 4; ++j) {
+      float best = -std::numeric_limits<float>::infinity();
+      for (int64_t i = 0; i < 5; ++i) best = std::max(best, pieces.data()[b * 20 + i * 4 + j]);
+      EXPECT_EQ(y.data()[b * 4 + j], best) << "sample " << b << ", unit " << j;
+    }
 }
 
 TEST(ToyGAN, NetworksHaveThePaperShapes) {

@@ -202,18 +202,29 @@ AdversarialLosses train_step(ToyGAN& gan, Adam& adam_d, Adam& adam_g, const Tens
 ToyEvaluation train_toy_gan(const ToyMixture& mixture, const ToyGanOptions& options, const ToyTraining& training,
                             const std::function<void(int64_t, const AdversarialLosses&)>& on_step,
                             const std::function<void(const ToyEvaluation&)>& on_evaluation) {
-  if (training.steps < 1 || training.every < 1 || training.batch % options.pack != 0)
-    throw std::invalid_argument(fmt::format("train_toy_gan: need steps >= 1, every >= 1 and a batch that pack {} "
-                                            "divides, got steps {}, every {}, batch {}",
-                                            options.pack, training.steps, training.every, training.batch));
+  if (training.steps < 1 || training.every < 1 || training.batch % options.pack != 0 || !(training.decay >= 0) ||
+      training.decay > 1)
+    throw std::invalid_argument(fmt::format("train_toy_gan: need steps >= 1, every >= 1, a batch that pack {} "
+                                            "divides and a decay share in [0, 1], got steps {}, every {}, batch {}, "
+                                            "decay {}",
+                                            options.pack, training.steps, training.every, training.batch,
+                                            training.decay));
   Generator rng(training.seed);
   ToyGAN gan(options, rng);
-  Adam adam_d(gan.discriminator->parameters(), training.lr, 0.8f, 0.999f);
+  Adam adam_d(gan.discriminator->parameters(), training.lr_d, 0.8f, 0.999f);
   Adam adam_g(gan.generator->parameters(), training.lr, 0.8f, 0.999f);
+  // Linear decay to 0 over the last decay * steps steps: the rate's factor at a step counted from 0.
+  const double decay_start = (1 - training.decay) * static_cast<double>(training.steps);
+  const auto rate_factor = [&](int64_t step) {
+    const double s = static_cast<double>(step);
+    return s < decay_start ? 1.0 : 1.0 - (s - decay_start) / (training.decay * static_cast<double>(training.steps));
+  };
   Generator eval_rng(0);  // the same 2,500 z at every evaluation, so the frames show G moving, not z
   const Tensor eval_z = randn({kToyEvalSamples, options.latent_dim}, eval_rng);
   ToyEvaluation last;
   for (int64_t step = 0; step < training.steps; ++step) {
+    adam_d.set_lr(static_cast<float>(training.lr_d * rate_factor(step)));
+    adam_g.set_lr(static_cast<float>(training.lr * rate_factor(step)));
     const AdversarialLosses l = train_step(gan, adam_d, adam_g, sample_mixture(mixture, training.batch, rng), rng);
     if (!std::isfinite(l.discriminator) || !std::isfinite(l.generator))
       throw std::runtime_error(fmt::format("train gan --toy: a loss is not finite at step {} (D {}, G {})", step + 1,

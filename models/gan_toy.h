@@ -140,7 +140,14 @@ struct ToyTraining {
   int64_t steps = 1000;
   int64_t batch = 120;         // real samples per step, a multiple of the pack
   int64_t every = 100;         // evaluate every `every` steps, and after the last
-  float lr = 5e-4f;            // both Adams, betas (0.8, 0.999) as PacGAN
+  // The Adams' rates, betas (0.8, 0.999) as PacGAN. D may learn faster than G: the two time-scale update rule
+  // (TTUR, Heusel et al. 2017). On the grid it is what lets D see the 25 small modes at all: with one rate D stays
+  // at chance (loss 2 log 2) while G spreads evenly over the square (cli/gan/toy.cpp's measurements).
+  float lr = 5e-4f;            // G's
+  float lr_d = 5e-4f;          // D's
+  // The last `decay` share of the steps lowers both rates linearly to 0 (0: constant rates). G's samples then
+  // settle onto the modes instead of jittering around them with Adam's noise.
+  double decay = 0;
   uint64_t seed = 1;           // one stream: the initial weights (G's, then D's), then every real batch and every z
 };
 // What an evaluation saw: G's samples of the fixed 2,500 z (the papers' count) and their metrics.

@@ -61,11 +61,24 @@ TEST_F(GanCommands, ToyTableHasARowPerRemedyAndMixtureAndWritesTableMd) {
   EXPECT_NE(r.out.find("run 16/16: grid, minibatch std, seed 2"), std::string::npos) << r.out;  // progress
   const std::string table = read_text(path("table/table.md"));
   EXPECT_NE(r.out.find(table), std::string::npos) << r.out;
-  EXPECT_NE(table.find("| mixture | remedy | modes covered | high-quality % | reverse KL | seconds per run |"),
+  EXPECT_NE(table.find("| mixture | steps | remedy | modes covered | high-quality % | reverse KL | seconds per run |"),
             std::string::npos) << table;
-  for (const char* mixture : {"| ring (8 modes) | ", "| grid (25 modes) | "})
+  for (const char* mixture : {"| ring (8 modes) | 3 | ", "| grid (25 modes) | 3 | "})
     for (const char* remedy : {"vanilla GAN |", "PacGAN m = 2 |", "PacGAN m = 4 |", "minibatch std |"})
       EXPECT_NE(table.find(std::string(mixture) + remedy), std::string::npos) << mixture << remedy << "\n" << table;
+  EXPECT_EQ(table.find("nan"), std::string::npos) << table;  // an infinite KL is "inf", without a spread
+}
+
+TEST_F(GanCommands, ToyTableTakesTheRemediesAskedForInTheirOrder) {
+  RunResult r = run("train gan --toy ring --table --remedies mbstd,vanilla --seeds 1 --steps 2 --batch 8 "
+                    "--g-hidden 8 --d-hidden 4 --out " + path("rows"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string table = read_text(path("rows/table.md"));
+  const size_t mbstd = table.find("| minibatch std |"), vanilla = table.find("| vanilla GAN |");
+  ASSERT_NE(mbstd, std::string::npos) << table;
+  ASSERT_NE(vanilla, std::string::npos) << table;
+  EXPECT_LT(mbstd, vanilla) << table;
+  EXPECT_EQ(table.find("PacGAN"), std::string::npos) << table;
 }
 
 TEST_F(GanCommands, ToyUsageMistakesExitTwoWithOneLine) {
@@ -78,6 +91,10 @@ TEST_F(GanCommands, ToyUsageMistakesExitTwoWithOneLine) {
       {"--toy grid --table --mbstd", "drop --mbstd"},
       {"--toy grid --table --batch 10", "packs of 2 and 4 divide"},
       {"--toy grid --seeds 3", "--seeds goes with --table"},
+      {"--toy grid --remedies pack2", "--remedies goes with --table"},
+      {"--toy grid --table --remedies pack2,pack3", "unknown remedy 'pack3'"},
+      {"--toy grid --table --remedies ''", "unknown remedy ''"},
+      {"--toy grid --decay 1.5", "--decay"},
       {"--toy both", "--toy expects one of ring, grid"},
   };
   for (const auto& [command, message] : mistakes) expect_one_line_error("train gan " + command, 2, message);

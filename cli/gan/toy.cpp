@@ -37,6 +37,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -65,15 +66,16 @@ ArgParser make_toy_parser() {
   args.flag("--table", "train every remedy (vanilla, pack 2, pack 4, mbstd) for seeds 1..--seeds and write table.md;\n"
                        "--toy both: on the ring and the grid");
   args.option("--seeds", "N", "with --table: seeds 1..N", "5");
+  args.option("--remedies", "LIST", "with --table: the rows, from vanilla,pack2,pack4,mbstd", "vanilla,pack2,pack4,mbstd");
   args.option("--loss", "NAME", "ns (non-saturating), minimax, lsgan or hinge", "ns");
-  args.option("--steps", "N", "discriminator + generator steps", "1000");
-  args.option("--g-hidden", "W", "G's hidden width (PacGAN: 400; smaller by default so a run takes under a minute)",
-              "128");
-  args.option("--d-hidden", "W", "D's maxout units per layer (PacGAN: 200)", "64");
+  args.option("--steps", "N", "discriminator + generator steps (0: the mixture's, ring 4000, grid 40000)", "0");
+  args.option("--g-hidden", "W", "G's hidden width (PacGAN: 400; smaller by default so a run takes minutes)", "128");
+  args.option("--d-hidden", "W", "D's maxout units per layer (PacGAN: 200)", "128");
   args.option("--every", "K", "evaluate and draw every K steps (0: --steps / 10)", "0");
   args.option("--batch", "B", "real samples per step, a multiple of --pack (120 suits every M up to 4)", "120");
-  args.option("--lr", "LR", "both Adams' learning rate (betas 0.8, 0.999 as PacGAN; the paper's lr is 1e-4)",
-              "0.0005");
+  args.option("--lr", "LR", "G's Adam learning rate (betas 0.8, 0.999 as PacGAN; the paper's lr is 1e-4)", "0.0002");
+  args.option("--lr-d", "LR", "D's Adam learning rate: larger than G's is TTUR (Heusel et al. 2017)", "0.001");
+  args.option("--decay", "F", "the last F of the steps lower both rates linearly to 0 (0: constant)", "0.5");
   args.option("--seed", "S", "seeds the initial weights, the data and every z", "1");
   args.option("--out", "DIR", "where the scatter plots and metrics.jsonl go", "out/gan_toy");
   return args;
@@ -112,14 +114,36 @@ void save_scatter(const gan::ToyMixture& mixture, const Tensor& samples, const g
 
 // One row of the table: a remedy, as the options it changes.
 struct Remedy {
-  std::string name;
+  std::string key, name;  // key: as --remedies names it
   int64_t pack = 1;
   bool minibatch_std = false;
 };
-const std::vector<Remedy> kRemedies = {{"vanilla GAN", 1, false},
-                                       {"PacGAN m = 2", 2, false},
-                                       {"PacGAN m = 4", 4, false},
-                                       {"minibatch std", 1, true}};
+const std::vector<Remedy> kRemedies = {{"vanilla", "vanilla GAN", 1, false},
+                                       {"pack2", "PacGAN m = 2", 2, false},
+                                       {"pack4", "PacGAN m = 4", 4, false},
+                                       {"mbstd", "minibatch std", 1, true}};
+
+// --remedies "vanilla,pack2": the rows, in the order given.
+std::vector<Remedy> remedies_from_list(const std::string& list) {
+  std::vector<Remedy> chosen;
+  size_t begin = 0;
+  while (begin <= list.size()) {
+    const size_t end = std::min(list.find(',', begin), list.size());
+    const std::string key = list.substr(begin, end - begin);
+    const auto it = std::find_if(kRemedies.begin(), kRemedies.end(), [&](const Remedy& r) { return r.key == key; });
+    if (it == kRemedies.end())
+      throw UsageError(fmt::format("--remedies: unknown remedy '{}', expected a comma-separated list of vanilla, "
+                                   "pack2, pack4, mbstd",
+                                   key));
+    chosen.push_back(*it);
+    begin = end + 1;
+  }
+  return chosen;
+}
+
+// The steps a mixture needs when --steps is 0: the ring's 8 modes settle in a few thousand, the grid's 25 small
+// ones only after tens of thousands (measured in this file's header).
+int64_t default_steps(const std::string& mixture) { return mixture == "grid" ? 40000 : 4000; }
 
 struct MeanAndSpread {
   double mean = 0, sd = 0;  // sd: the sample standard deviation over the seeds (0 for one seed)
@@ -133,22 +157,30 @@ MeanAndSpread mean_and_spread(const std::vector<double>& values) {
   return r;
 }
 
+// "mean ± sd"; "inf" alone when a run's value is infinite (its sd means nothing then).
+std::string cell(const MeanAndSpread& v, int digits) {
+  if (!std::isfinite(v.mean)) return "inf";
+  return fmt::format("{:.{}f} ± {:.{}f}", v.mean, digits, v.sd, digits);
+}
+
 // --table: every remedy on each mixture for seeds 1..N, one Markdown table printed and written to --out/table.md.
-int write_mode_collapse_table(const std::vector<std::string>& mixtures, const gan::ToyGanOptions& base,
-                              const gan::ToyTraining& training, int64_t seeds, const std::string& out_dir) {
+int write_mode_collapse_table(const std::vector<std::string>& mixtures, const std::vector<Remedy>& remedies,
+                              const gan::ToyGanOptions& base, const gan::ToyTraining& training, int64_t seeds,
+                              const std::string& out_dir) {
   const OutputFolder out_folder("--out", out_dir);
   std::string table = fmt::format(
-      "Mode collapse on 2-D mixtures (models/gan_toy.h), {} seeds (1..{}), {} steps, batch {}, lr {}, G {}x{}, "
-      "D {}x{} maxout {}; metrics over 2,500 samples, mean over the seeds (± their standard deviation)\n\n"
-      "| mixture | remedy | modes covered | high-quality % | reverse KL | seconds per run |\n"
-      "|---|---|---|---|---|---|\n",
-      seeds, seeds, training.steps, training.batch, training.lr, base.g_layers, base.g_hidden, base.d_layers,
-      base.d_hidden, base.maxout_pieces);
-  const int64_t runs = static_cast<int64_t>(mixtures.size() * kRemedies.size()) * seeds;
+      "Mode collapse on 2-D mixtures (models/gan_toy.h), {} seeds (1..{}), batch {}, Adam lr G {} D {}, the last "
+      "{}% of the steps decaying to 0, G {}x{}, D {}x{} maxout {}; metrics over 2,500 samples, mean over the seeds "
+      "(± their standard deviation)\n\n"
+      "| mixture | steps | remedy | modes covered | high-quality % | reverse KL | seconds per run |\n"
+      "|---|---|---|---|---|---|---|\n",
+      seeds, seeds, training.batch, training.lr, training.lr_d, 100 * training.decay, base.g_layers, base.g_hidden,
+      base.d_layers, base.d_hidden, base.maxout_pieces);
+  const int64_t runs = static_cast<int64_t>(mixtures.size() * remedies.size()) * seeds;
   int64_t run = 0;
   for (const std::string& name : mixtures) {
     const gan::ToyMixture mixture = gan::toy_mixture(name);
-    for (const Remedy& remedy : kRemedies) {
+    for (const Remedy& remedy : remedies) {
       gan::ToyGanOptions options = base;
       options.pack = remedy.pack;
       options.minibatch_std = remedy.minibatch_std;
@@ -156,6 +188,7 @@ int write_mode_collapse_table(const std::vector<std::string>& mixtures, const ga
       for (int64_t seed = 1; seed <= seeds; ++seed) {
         gan::ToyTraining t = training;
         t.seed = static_cast<uint64_t>(seed);
+        if (t.steps == 0) t.steps = default_steps(name);
         t.every = t.steps;  // the table needs only the last evaluation
         Progress progress(fmt::format("run {}/{}: {}, {}, seed {}", ++run, runs, name, remedy.name, seed), t.steps);
         const auto start = std::chrono::steady_clock::now();
@@ -176,9 +209,10 @@ int write_mode_collapse_table(const std::vector<std::string>& mixtures, const ga
       const MeanAndSpread m = mean_and_spread(modes), q = mean_and_spread(quality), k = mean_and_spread(kl),
                           s = mean_and_spread(seconds);
       const int64_t K = static_cast<int64_t>(mixture.means.size());
-      // A run without one high-quality sample has KL +infinity, and so has the mean: printed as "inf".
-      table += fmt::format("| {} ({} modes) | {} | {:.1f} ± {:.1f} | {:.1f} ± {:.1f} | {:.3f} ± {:.3f} | {:.1f} |\n",
-                           name, K, remedy.name, m.mean, m.sd, q.mean, q.sd, k.mean, k.sd, s.mean);
+      // A run without one high-quality sample has KL +infinity, and so has the mean.
+      table += fmt::format("| {} ({} modes) | {} | {} | {} | {} | {} | {:.1f} |\n", name, K,
+                           training.steps ? training.steps : default_steps(name), remedy.name, cell(m, 1),
+                           cell(q, 1), cell(k, 3), s.mean);
     }
   }
   fmt::print("\n{}", table);
@@ -202,11 +236,12 @@ int train_toy_gan(const std::vector<std::string>& words) {
   options.d_hidden = args.get_int("--d-hidden", 1, 4096);
   options.loss = gan::loss_from_name(args.get_choice("--loss", {"ns", "minimax", "lsgan", "hinge"}));
   gan::ToyTraining training;
-  training.steps = args.get_int("--steps", 1, 100000000);
+  training.steps = args.get_int("--steps", 0, 100000000);
   training.batch = args.get_int("--batch", 1, 1 << 20);
   training.every = args.get_int("--every", 0, 100000000);
-  if (training.every == 0) training.every = std::max<int64_t>(1, training.steps / 10);
   training.lr = static_cast<float>(args.get_double("--lr", 0.0, 10.0));
+  training.lr_d = static_cast<float>(args.get_double("--lr-d", 0.0, 10.0));
+  training.decay = args.get_double("--decay", 0.0, 1.0);
   training.seed = static_cast<uint64_t>(args.get_int("--seed", 0, INT64_MAX));
   const int64_t seeds = args.get_int("--seeds", 1, 1000);
   const std::string out_dir = args.get("--out");
@@ -218,9 +253,13 @@ int train_toy_gan(const std::vector<std::string>& words) {
       throw UsageError(fmt::format("--table needs a --batch that packs of 2 and 4 divide, got {}", training.batch));
     const std::vector<std::string> mixtures =
         toy == "both" ? std::vector<std::string>{"ring", "grid"} : std::vector<std::string>{toy};
-    return write_mode_collapse_table(mixtures, options, training, seeds, out_dir);
+    return write_mode_collapse_table(mixtures, remedies_from_list(args.get("--remedies")), options, training, seeds,
+                                     out_dir);
   }
-  if (args.given("--seeds")) throw UsageError("--seeds goes with --table; one run takes --seed");
+  for (const char* flag : {"--seeds", "--remedies"})
+    if (args.given(flag)) throw UsageError(fmt::format("{} goes with --table; one run takes --seed", flag));
+  if (training.steps == 0) training.steps = default_steps(toy);
+  if (training.every == 0) training.every = std::max<int64_t>(1, training.steps / 10);
   if (training.batch % options.pack != 0)
     throw UsageError(fmt::format("--pack {} does not divide --batch {}: the discriminator judges packs of {} samples",
                                  options.pack, training.batch, options.pack));
@@ -230,10 +269,10 @@ int train_toy_gan(const std::vector<std::string>& words) {
   {
     Generator rng(training.seed);  // the model train_toy_gan will build, for its description
     gan::ToyGAN model(options, rng);
-    fmt::print("train gan --toy {}: {}, G {} + D {} parameters, Adam lr {} betas (0.8, 0.999), batch {}, {} steps, "
-               "seed {}\n",
+    fmt::print("train gan --toy {}: {}, G {} + D {} parameters, Adam lr G {} D {} betas (0.8, 0.999), the last {}% "
+               "of the steps decaying to 0, batch {}, {} steps, seed {}\n",
                toy, model.describe(), model.generator->num_parameters(), model.discriminator->num_parameters(),
-               training.lr, training.batch, training.steps, training.seed);
+               training.lr, training.lr_d, 100 * training.decay, training.batch, training.steps, training.seed);
     std::fflush(stdout);
   }
 

@@ -102,11 +102,13 @@ QualityReport quality_report(const Tensor& generated, const FeatureClassifier& c
   report.fd = frechet_distance(real, feature_statistics(features));
   const int64_t classes = probabilities.size(1);
   report.class_counts.assign(classes, 0);
+  report.predicted.reserve(static_cast<size_t>(n));
   double confidence_sum = 0.0;
   for (int64_t i = 0; i < n; ++i) {
     const float* p = probabilities.data() + i * classes;
     const int64_t best = std::max_element(p, p + classes) - p;  // the classifier's answer (argmax)
     report.class_counts[best] += 1;
+    report.predicted.push_back(static_cast<int>(best));
     confidence_sum += p[best];
   }
   report.mean_confidence = confidence_sum / static_cast<double>(n);

@@ -71,6 +71,7 @@ struct QualityReport {
   double mean_confidence = 0;    // mean over images of the largest class probability (higher: clearer images)
   int classes_covered = 0;       // classes that got at least `covered_share` of the images (diversity)
   std::vector<int> class_counts; // [C] how many images the classifier put in each class (its argmax)
+  std::vector<int> predicted;    // [N] the class of each image (the argmax), e.g. to check a conditional model
 };
 
 // Classifies `generated` [N, 1, 28, 28] and compares its features with `real` (the statistics of the

@@ -131,7 +131,13 @@ TEST(QualityReport, CountsClassesAndConfidence) {
   EXPECT_GT(other.fd, 0.1);
   EXPECT_EQ(other.class_counts[0], 100);
   EXPECT_EQ(other.classes_covered, 1);
+  EXPECT_EQ(other.predicted, std::vector<int>(100, 0));  // each image's class, in order
   EXPECT_EQ(describe(other).find("FD "), 0u);
+
+  // One bright image among dark ones: its place in `predicted` says which it was.
+  Tensor mixed = dark.narrow0(0, 3).clone();
+  for (int64_t j = 0; j < 784; ++j) mixed.data()[784 + j] = 0.95f;
+  EXPECT_EQ(quality_report(mixed, brightness_classifier, real_stats).predicted, (std::vector<int>{0, 9, 0}));
 }
 
 }  // namespace hd

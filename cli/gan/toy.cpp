@@ -68,7 +68,7 @@ ArgParser make_toy_parser() {
   args.option("--seeds", "N", "with --table: seeds 1..N", "5");
   args.option("--remedies", "LIST", "with --table: the rows, from vanilla,pack2,pack4,mbstd", "vanilla,pack2,pack4,mbstd");
   args.option("--loss", "NAME", "ns (non-saturating), minimax, lsgan or hinge", "ns");
-  args.option("--steps", "N", "discriminator + generator steps (0: the mixture's, ring 4000, grid 40000)", "0");
+  args.option("--steps", "N", "discriminator + generator steps (0: the mixture's, ring 4000, grid 60000)", "0");
   args.option("--g-hidden", "W", "G's hidden width (PacGAN: 400; smaller by default so a run takes minutes)", "128");
   args.option("--d-hidden", "W", "D's maxout units per layer (PacGAN: 200)", "128");
   args.option("--every", "K", "evaluate and draw every K steps (0: --steps / 10)", "0");
@@ -143,7 +143,7 @@ std::vector<Remedy> remedies_from_list(const std::string& list) {
 
 // The steps a mixture needs when --steps is 0: the ring's 8 modes settle in a few thousand, the grid's 25 small
 // ones only after tens of thousands (measured in this file's header).
-int64_t default_steps(const std::string& mixture) { return mixture == "grid" ? 40000 : 4000; }
+int64_t default_steps(const std::string& mixture) { return mixture == "grid" ? 60000 : 4000; }
 
 struct MeanAndSpread {
   double mean = 0, sd = 0;  // sd: the sample standard deviation over the seeds (0 for one seed)

@@ -29,7 +29,7 @@ FeatureClassifier feature_classifier(ImageClassifier& classifier) {
   return [&classifier](const Tensor& images) { return features_and_probabilities(classifier, images); };
 }
 
-void print_quality_rows(ImageClassifier& judge, const std::string& judge_path, const Dataset& test,
+std::vector<QualityReport> print_quality_rows(ImageClassifier& judge, const std::string& judge_path, const Dataset& test,
                         const Dataset& train, const std::vector<std::pair<std::string, Tensor>>& rows) {
   const FeatureClassifier classify = feature_classifier(judge);
   const FeatureStatistics real = feature_statistics(classify_in_batches(test.images, classify).first);
@@ -44,12 +44,13 @@ void print_quality_rows(ImageClassifier& judge, const std::string& judge_path, c
   if (floor_n >= 2)
     fmt::print("  {:<40} {}\n", fmt::format("real training images ({}, the floor):", floor_n),
                describe(quality_report(subset(train, floor_n, /*seed=*/1).images, classify, real)));
-  if (reports.empty()) return;
+  if (reports.empty()) return reports;
   const auto& names = fashion_mnist_classes();
   std::string histogram;
   for (size_t c = 0; c < reports[0].class_counts.size() && c < names.size(); ++c)
     histogram += fmt::format("{}{} {}", c == 0 ? "" : ", ", names[c], reports[0].class_counts[c]);
   fmt::print("classes of the generated images: {}\n", histogram);
+  return reports;
 }
 
 }  // namespace hd::cli

@@ -26,7 +26,8 @@ FeatureClassifier feature_classifier(ImageClassifier& classifier);
 //   judged by weights/classifier.safetensors (features of the 10000 test images as the reference)
 //     generated (10000 images, z ~ N(0, I)):   FD 23.40, mean confidence 0.871, 10/10 classes covered
 // A last row "real training images" is the floor: the smallest FD a model could hope for with that many images.
-void print_quality_rows(ImageClassifier& judge, const std::string& judge_path, const Dataset& test,
+// Returns the rows' reports, in order.
+std::vector<QualityReport> print_quality_rows(ImageClassifier& judge, const std::string& judge_path, const Dataset& test,
                         const Dataset& train, const std::vector<std::pair<std::string, Tensor>>& rows);
 
 }  // namespace hd::cli

@@ -11,8 +11,10 @@
 //   D: x -> 3 x [maxout Linear(200 x 5 pieces)] -> Linear(1), a logit; no BatchNorm
 //   Adam lr 1e-4, beta1 0.8, 100 packs a batch.
 // (hundun keeps PyTorch's default initialisation rather than the paper's N(0, 0.02). ToyGanOptions has the paper's
-// widths; `hundun train gan --toy` defaults to G 4 x 128 and D 3 x 64 maxout, and 1,000 steps rather than the paper's
-// 400 epochs of 1,000, so that a run takes under a minute on two cores: --g-hidden 400 --d-hidden 200 for the paper's.)
+// widths; `hundun train gan --toy` defaults to G 4 x 128 and D 3 x 128 maxout, and 4,000 steps on the ring and
+// 60,000 on the grid rather than the paper's 400 epochs of 1,000, so that a run takes minutes on one core:
+// --g-hidden 400 --d-hidden 200 for the paper's. It also departs from the paper's one learning rate: D's is five
+// times G's (TTUR), and both decay to 0 over the second half; ToyTraining says why.)
 //
 // The second remedy is Karras et al.'s (2018, section 3) minibatch standard deviation: D's last maxout layer also
 // sees the std of each of its input features over the batch, averaged into one number, so a batch of look-alikes

@@ -159,6 +159,11 @@ TEST_F(GanCommands, ConditionalRunSamplesOneClassAndWalksItsLatentSpace) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(std::filesystem::exists(path("walk.png")));
   EXPECT_FALSE(std::filesystem::exists(path("x.png")));
+  r = run("eval gan -n 25 --test-size 100 --ckpt " + ckpt);  // 3 images of classes 0-4, 2 of classes 5-9
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("made the asked class (--class K, judged by the classifier): "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("T-shirt/top "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(", Ankle boot "), std::string::npos) << r.out;
 
   const std::string plain = train("p", "train gan --epochs 1 --pack 2 --mbstd --r1 1", kSmall);
   expect_one_line_error("sample gan --class 3 --ckpt " + plain + " --out " + path("x.png"), 2,

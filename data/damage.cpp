@@ -256,7 +256,7 @@ Damaged damage_by_name(const std::string& name, const Tensor& x, Generator& rng)
   if (name == "centre") return mask_centre(x, 0.5);
   if (name == "boxes") return mask_boxes(x, 3, std::max<int64_t>(1, std::min(s.height, s.width) / 2), rng);
   if (name == "strokes") return mask_strokes(x, 4, 3.0, rng);
-  if (name == "blur") return whole_image(gaussian_blur(x, 1.5));
+  if (name == "blur") return whole_image(gaussian_blur(x, 1.0));
   if (name == "noise") return whole_image(add_noise(x, 0.3, rng));
   if (name == "tones") return whole_image(lose_tones(x, 2));
   if (name == "sketch") return whole_image(sobel_edges(x, 0.25));

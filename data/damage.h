@@ -67,7 +67,7 @@ Tensor sobel_edges(const Tensor& x, double threshold = 0.25);
 // --- by name: what `hundun repair --damage NAME` and `hundun train repair --task ...` call ---
 // name -> damage with these defaults (H, W: the image's size):
 //   centre  mask_centre(x, 0.5)                      boxes   mask_boxes(x, 3, min(H, W) / 2 (>= 1), rng)
-//   strokes mask_strokes(x, 4, 3.0, rng)             blur    gaussian_blur(x, 1.5)
+//   strokes mask_strokes(x, 4, 3.0, rng)             blur    gaussian_blur(x, 1.0)
 //   noise   add_noise(x, 0.3, rng)                   tones   lose_tones(x, 2)
 //   sketch  sobel_edges(x, 0.25)
 // blur, noise, tones and sketch come back with a mask of all ones. Any other name throws std::invalid_argument

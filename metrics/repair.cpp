@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <string>
 
 namespace hd {
 
@@ -30,9 +31,12 @@ RegionSums sum_in_region(const Tensor& repaired, const Tensor& truth, const Tens
   const bool per_channel = mask.shape() == repaired.shape();
   if (mask.dim() != 4 || mask.size(0) != batch || mask.size(2) != repaired.size(2) ||
       mask.size(3) != repaired.size(3) || !(shared || per_channel))
-    throw std::invalid_argument(fmt::format("{}: expected a mask [{}, 1, {}, {}] or {}, got {}", op, batch,
-                                            repaired.size(2), repaired.size(3), shape_str(repaired.shape()),
+  {
+    const std::string one_channel = shape_str({batch, 1, repaired.size(2), repaired.size(3)});
+    throw std::invalid_argument(fmt::format("{}: expected a mask {}{}, got {}", op, one_channel,
+                                            channels == 1 ? "" : " or " + shape_str(repaired.shape()),
                                             shape_str(mask.shape())));
+  }
   const float *a = repaired.data(), *t = truth.data(), *m = mask.data();
   RegionSums sums;
   for (int64_t b = 0; b < batch; ++b)

@@ -228,7 +228,8 @@ Tensor sobel_edges(const Tensor& x, double threshold) {
   for (int64_t b = 0; b < s.batch; ++b) {
     std::fill(mean.begin(), mean.end(), 0.0);
     for (int64_t c = 0; c < s.channels; ++c)
-      for (int64_t p = 0; p < s.plane(); ++p) mean[p] += x.data()[(b * s.channels + c) * s.plane() + p] / double(s.channels);
+      for (int64_t p = 0; p < s.plane(); ++p)
+        mean[p] += x.data()[(b * s.channels + c) * s.plane() + p] / static_cast<double>(s.channels);
     // m(r, c) with the border repeated.
     auto m = [&](int64_t r, int64_t c) {
       return mean[std::clamp<int64_t>(r, 0, s.height - 1) * s.width + std::clamp<int64_t>(c, 0, s.width - 1)];
@@ -240,7 +241,8 @@ Tensor sobel_edges(const Tensor& x, double threshold) {
         const double gy = (m(r + 1, c - 1) + 2 * m(r + 1, c) + m(r + 1, c + 1)) -
                           (m(r - 1, c - 1) + 2 * m(r - 1, c) + m(r - 1, c + 1));
         const float value = std::sqrt(gx * gx + gy * gy) / 4 >= threshold ? 0.f : 1.f;  // dark line on white
-        for (int64_t ch = 0; ch < s.channels; ++ch) out.data()[(b * s.channels + ch) * s.plane() + r * s.width + c] = value;
+        for (int64_t ch = 0; ch < s.channels; ++ch)
+          out.data()[(b * s.channels + ch) * s.plane() + r * s.width + c] = value;
       }
   }
   return out;

@@ -36,11 +36,11 @@ Damaged mask_centre(const Tensor& x, double fraction = 0.5, float fill = 0.f);
 // cut to the image's size) at a uniform position where it fits whole. Boxes may overlap.
 Damaged mask_boxes(const Tensor& x, int64_t count, int64_t max_side, Generator& rng, float fill = 0.f);
 
-// Free-form strokes, as in free-form inpainting (Yu et al. 2019, "Free-Form Image Inpainting with Gated
-// Convolution", Algorithm 1): each of the `strokes` strokes (>= 0) per image is a random walk from a uniform start
-// point, of 1 to 4 segments, each in a uniform direction with a length uniform in [0.1, 0.4] of the image's longer
-// side (the walk stays inside the image). A pixel (row r, column c) is masked when the point (c, r) lies within
-// width / 2 of a segment: width > 0 is the line's thickness in pixels, round at the joints.
+// Free-form strokes, a simpler form of the training masks of free-form inpainting (Yu et al. 2019, "Free-Form Image
+// Inpainting with Gated Convolution", Algorithm 1): each of the `strokes` strokes (>= 0) per image is a random walk
+// from a uniform start point, of 1 to 4 segments, each in a uniform direction with a length uniform in [0.1, 0.4] of
+// the image's longer side (the walk stays inside the image). A pixel (row r, column c) is masked when the point
+// (c, r) lies within width / 2 of a segment: width > 0 is the line's thickness in pixels, round at the joints.
 Damaged mask_strokes(const Tensor& x, int64_t strokes, double width, Generator& rng, float fill = 0.f);
 
 // --- damage of the whole image ---
